@@ -1,0 +1,37 @@
+# sslscape — two commands on a fresh machine: `make demo` and `make test`.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+OUT     ?= out/demo
+
+.PHONY: demo test lint venv bench clean fashion-mnist
+
+$(STAMP): pyproject.toml
+	test -d $(VENV) || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e ".[dev]"
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/sslscape predict examples/default.json
+	$(BIN)/sslscape phase examples/default.json --x weight_decay:0:1:64 --y noise_scale:0:4:64 --out $(OUT)
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+
+test: $(STAMP) lint
+	$(BIN)/python -m pytest -q -n 2 tests
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_theory.py
+
+# Fashion-MNIST ships as a Debian package (DESIGN.md §5); installed only by the targets that need it.
+fashion-mnist:
+	test -d /usr/share/datasets/fashion-mnist || (apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist)
+
+clean:
+	rm -rf $(VENV) out .pytest_cache .ruff_cache

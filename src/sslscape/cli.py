@@ -1,0 +1,51 @@
+"""`sslscape` command line: a thin typer layer over the Python API (DESIGN.md §2).
+
+Each sub-package owns its commands in a `command.py` with `register(app)`; this file only assembles them and
+turns user errors into one line on stderr with exit code 2 (never a bare traceback).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+import typer
+
+from .errors import UserError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="sslscape: when and why self-supervised representations collapse.")
+
+
+def _register_all() -> None:
+    from .diagnose.command import register as register_diagnose
+    from .experiments.command import register as register_experiments
+    from .theory.command import register as register_theory
+    from .train.command import register as register_train
+
+    for register in (register_theory, register_train, register_diagnose, register_experiments):
+        register(app)
+
+
+_register_all()
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        result = app(args=argv, standalone_mode=False, prog_name="sslscape")
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        print("error: aborted", file=sys.stderr)
+        sys.exit(130)
+    except click.ClickException as exc:
+        print(f"error: {exc.format_message()}", file=sys.stderr)
+        sys.exit(2)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    sys.exit(result if isinstance(result, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

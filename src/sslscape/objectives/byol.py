@@ -1,0 +1,25 @@
+"""BYOL — Grill et al. 2020: online predictor against an EMA target network.
+
+    L = ½ [ℓ(p_1, t_2) + ℓ(p_2, t_1)],  ℓ(p, t) = 2 − 2 cos(p, sg(t))  (cosine; the paper's normalised MSE)
+                                        ℓ(p, t) = −p·sg(t)             (dot; the linear theory's form)
+
+t = target(x) comes from an exponential moving average of the online encoder (`ema_decay`), kept by the trainer.
+
+    >>> byol_loss(p1, p2, t1, t2)
+"""
+
+from __future__ import annotations
+
+from torch import Tensor
+
+from ._similarity import check_pair
+from .simsiam import negative_similarity
+
+
+def byol_loss(p1: Tensor, p2: Tensor, t1: Tensor, t2: Tensor, *, similarity: str = "cosine") -> Tensor:
+    check_pair(p1, t2)
+    check_pair(p2, t1)
+    pair = negative_similarity(p1, t2, similarity) + negative_similarity(p2, t1, similarity)
+    if similarity == "cosine":  # ½ Σ (2 − 2 cos) = 2 − Σ cos
+        return 2.0 + pair
+    return 0.5 * pair

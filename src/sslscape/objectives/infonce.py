@@ -1,0 +1,35 @@
+"""InfoNCE (SimCLR / CLIP form) — Oord et al. 2018, Chen et al. 2020.
+
+    L = mean_i [ −s(z_i, z'_i)/τ + log Σ_j exp(s(z_i, c_j)/τ) ],   c_j = z'_j (j = i),  negative_j (j ≠ i)
+
+`anchor` z (n, d), `positive` z' (n, d), `negatives` (n, d) or None (then c = z', the `augmented_negatives`
+protocol; the `clean_negatives` protocol passes un-augmented embeddings as anchor and negatives).
+Similarity s is `dot`, `cosine` or `euclidean` (−‖u − v‖²/2). `symmetric=True` averages the loss over rows and
+columns of the logit matrix (both directions, as CLIP does).
+
+    >>> z1, z2 = torch.randn(256, 8), torch.randn(256, 8)
+    >>> infonce_loss(z1, z2, temperature=0.5)
+
+Raises ValueError for a non-positive temperature, an unknown similarity or mismatched shapes.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from ._similarity import check_pair, logits_with_positive
+
+
+def infonce_loss(anchor: Tensor, positive: Tensor, negatives: Tensor | None = None, *, temperature: float = 1.0,
+                 similarity: str = "dot", symmetric: bool = False) -> Tensor:
+    if not temperature > 0:
+        raise ValueError(f"temperature must be > 0, got {temperature}")
+    check_pair(anchor, positive, negatives)
+    logits = logits_with_positive(anchor, positive, negatives, similarity) / temperature  # (n, n)
+    target = torch.arange(anchor.shape[0], device=anchor.device)
+    loss = F.cross_entropy(logits, target)
+    if symmetric:
+        loss = 0.5 * (loss + F.cross_entropy(logits.T, target))
+    return loss

@@ -1,0 +1,24 @@
+"""Spectral contrastive loss — HaoChen, Wei, Gaidon & Ma 2021.
+
+    L = −2 mean_i z_i·z'_i + mean_{i≠j} (z_i·c_j)²,   c_j = z'_j (augmented negatives) or negative_j (clean)
+
+Its population loss is exactly quartic in a linear encoder: −2 Tr[W E(x x'ᵀ) Wᵀ] + Tr[W Σ_a Wᵀ W Σ_c Wᵀ]
+(Σ_a, Σ_c: second-moment matrices of anchor and negatives), which `sslscape.theory` uses.
+
+    >>> spectral_loss(torch.randn(128, 4), torch.randn(128, 4))
+"""
+
+from __future__ import annotations
+
+from torch import Tensor
+
+from ._similarity import candidates, check_pair
+
+
+def spectral_loss(anchor: Tensor, positive: Tensor, negatives: Tensor | None = None) -> Tensor:
+    check_pair(anchor, positive, negatives)
+    n = anchor.shape[0]
+    align = (anchor * positive).sum(-1).mean()
+    gram = anchor @ candidates(positive, negatives).T  # (n, n); diagonal is excluded below
+    off = (gram.pow(2).sum() - gram.diagonal().pow(2).sum()) / (n * (n - 1))
+    return -2.0 * align + off

@@ -1,0 +1,42 @@
+"""VICReg — Bardes, Ponce & LeCun 2022 (the reference implementation's normalisations).
+
+    L = λ_inv · mean((z − z')²)
+      + λ_var · ½ [mean_k relu(1 − std_k(z)) + mean_k relu(1 − std_k(z'))],  std_k = sqrt(Var_k + 1e-4)
+      + λ_cov · [Σ_{k≠l} Cov(z)_kl² + Σ_{k≠l} Cov(z')_kl²] / d
+
+Variances and covariances are the unbiased batch estimates, as in the reference code. Defaults 25 / 25 / 1.
+The variance hinge is not differentiable at W = 0 (std ∝ ‖W‖): VICReg has no quartic expansion there, and
+the theory solves its N → ∞ population loss numerically instead.
+
+    >>> vicreg_loss(torch.randn(256, 32), torch.randn(256, 32))
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from ._similarity import check_pair
+
+STD_EPS = 1e-4
+
+
+def _variance_term(z: Tensor) -> Tensor:
+    return F.relu(1 - torch.sqrt(z.var(0) + STD_EPS)).mean()
+
+
+def _covariance_term(z: Tensor) -> Tensor:
+    n, d = z.shape
+    zc = z - z.mean(0)
+    cov = zc.T @ zc / (n - 1)  # (d, d)
+    return (cov.pow(2).sum() - cov.diagonal().pow(2).sum()) / d
+
+
+def vicreg_loss(anchor: Tensor, positive: Tensor, *, invariance: float = 25.0, variance: float = 25.0,
+                covariance: float = 1.0) -> Tensor:
+    check_pair(anchor, positive)
+    inv = F.mse_loss(anchor, positive)
+    var = 0.5 * (_variance_term(anchor) + _variance_term(positive))
+    cov = _covariance_term(anchor) + _covariance_term(positive)
+    return invariance * inv + variance * var + covariance * cov
