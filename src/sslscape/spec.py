@@ -110,14 +110,18 @@ class Spec(_Strict):
         dim = cov.shape[0]
         if mean.shape != (dim,):
             raise SpecError(f"data.mean has length {mean.size} but data.cov is {dim}×{dim}; give {dim} numbers")
-        if self.augmentation.noise_cov is None:
-            noise = np.zeros((dim, dim))
-        else:
-            noise = _as_matrix(self.augmentation.noise_cov, "augmentation.noise_cov")
-            if noise.shape != (dim, dim):
-                raise SpecError(f"augmentation.noise_cov is {noise.shape[0]}-dimensional but the data is "
-                                f"{dim}-dimensional; give {dim} entries (vector) or a {dim}×{dim} matrix")
+        noise = self.unit_noise_cov(dim)
         return Moments(cov=cov, mean=mean, noise_cov=self.augmentation.noise_scale * noise)
+
+    def unit_noise_cov(self, dim: int) -> np.ndarray:
+        """The augmentation's `noise_cov` as a (dim, dim) matrix, before `noise_scale` multiplies it."""
+        if self.augmentation.noise_cov is None:
+            return np.zeros((dim, dim))
+        noise = _as_matrix(self.augmentation.noise_cov, "augmentation.noise_cov")
+        if noise.shape != (dim, dim):
+            raise SpecError(f"augmentation.noise_cov is {noise.shape[0]}-dimensional but the data is "
+                            f"{dim}-dimensional; give {dim} entries (vector) or a {dim}×{dim} matrix")
+        return noise
 
     @property
     def is_contrastive(self) -> bool:

@@ -1,0 +1,204 @@
+"""The `exact` order: deterministic minimisation of the exact sample loss, the referee of the closed forms.
+
+The population loss E[L_N] of a batch of N pairs is estimated on one fixed Monte-Carlo sample (seeded, so the
+answer is deterministic): `n_pairs` data points drawn from N(μ, C) — or resampled from the user's sample file —
+with Gaussian noise N(0, S), split into batches of N = `spec.batch_size` (the large-N limit uses N = 1024). The
+loss is the objective's own function from `sslscape.objectives` (one definition, shared with training) plus
+γ Σ_l ‖W_l‖² (the bias is not decayed), minimised with float64 L-BFGS from several random starts.
+
+* Scale-invariant losses (cosine similarity, l2 or batch normalisation) have no minimiser once γ > 0 — the
+  weights shrink forever while the direction converges — so they are minimised on the sphere ‖W‖_F = √d, where
+  weight decay is a constant and cannot change the answer.
+* SimSiam / BYOL have no loss whose minimum is the learned state: their gradient dynamics (stop-gradient,
+  linear predictor, EMA target for BYOL) are integrated with full-batch gradient descent instead.
+
+`tests/theory/test_exact.py` checks that this solver reproduces the closed forms where they hold.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..objectives import PREDICTIVE, byol_loss, simsiam_loss, view_loss
+from ..spec import Moments, Spec, load_samples
+from .solve import count_rank, embedding_spectrum
+
+# Relative eigenvalue threshold of the rank of an exact (numerically optimised) solution; the same default as
+# the trainer's, since weight decay drives collapsed directions to zero only exponentially.
+EXACT_RTOL = 1e-3
+LARGE_N = 1024
+
+
+@dataclass(frozen=True)
+class ExactSolution:
+    weights: np.ndarray            # Ŵ = W_L⋯W_1, bias as the last column when present (d × D̂)
+    loss: float
+    embedding_spectrum: np.ndarray
+    rank: int
+    positive_weight: float | None  # mean softmax weight p̄ of the positive pair (InfoNCE), else None
+    method: str
+
+
+def is_scale_invariant(spec: Spec) -> bool:
+    if spec.objective == "barlow":
+        return spec.normalization == "batch"
+    if spec.objective in ("infonce", "spectral", "vicreg"):
+        return spec.normalization != "none" or (spec.objective == "infonce" and spec.similarity == "cosine")
+    return False
+
+
+def sample_views(spec: Spec, moments: Moments, n_pairs: int, seed: int,
+                 base_dir: Path | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(clean, view1, view2), each (n_pairs, D) float64: x, x + ε₁, x + ε₂."""
+    gen = np.random.default_rng(seed)
+    dim = moments.dim
+    if spec.data.samples is not None:
+        path = spec.data.samples if base_dir is None or spec.data.samples.is_absolute() else (
+            base_dir / spec.data.samples)
+        data = load_samples(path)
+        x = data[gen.integers(0, data.shape[0], n_pairs)]
+    else:
+        x = moments.mean + gen.standard_normal((n_pairs, dim)) @ _factor(moments.cov).T
+    noise = _factor(moments.noise_cov)
+    e1, e2 = (gen.standard_normal((n_pairs, dim)) @ noise.T for _ in range(2))
+    t = lambda a: torch.as_tensor(a, dtype=torch.float64)  # noqa: E731
+    return t(x), t(x + e1), t(x + e2)
+
+
+def _factor(cov: np.ndarray) -> np.ndarray:
+    lam, u = np.linalg.eigh(cov)
+    return u * np.sqrt(np.clip(lam, 0.0, None))
+
+
+def _pairs(spec: Spec, clean: torch.Tensor, v1: torch.Tensor, v2: torch.Tensor):
+    if spec.protocol == "augmented_negatives":
+        return v1, v2, None
+    return clean, v2, clean
+
+
+def exact_solution(spec: Spec, moments: Moments, base_dir: Path | None = None, n_pairs: int = 4096,
+                   n_starts: int = 3, max_iter: int = 400) -> ExactSolution:
+    """Minimise the exact sample loss (see module docstring); deterministic for a given spec.seed."""
+    torch_gen = torch.Generator().manual_seed(spec.seed)
+    clean, v1, v2 = sample_views(spec, moments, n_pairs, spec.seed, base_dir)
+    anchor, positive, negatives = _pairs(spec, clean, v1, v2)
+    dim = moments.dim
+    d = spec.embed_dim or dim
+    n = spec.batch_size or LARGE_N
+    n_batches = max(1, n_pairs // n)
+    scale_inv = is_scale_invariant(spec)
+    data_cov = moments.cov if not spec.bias else np.pad(moments.cov, ((0, 1), (0, 1)))
+    if spec.objective in PREDICTIVE:
+        return _integrate_predictive(spec, anchor, positive, d, n, data_cov, torch_gen)
+
+    hidden = max(d, dim)
+    shapes = [(d, dim)] if spec.depth == 1 else (
+        [(hidden, dim)] + [(hidden, hidden)] * (spec.depth - 2) + [(d, hidden)])
+    top = float(np.sqrt(max(np.linalg.eigvalsh(moments.cov).max(), 1e-12)))
+    best: tuple[float, np.ndarray] | None = None
+    for start in range(n_starts):
+        init = (0.5, 2.0, 1.0)[start % 3]
+        factors = [(init * torch.randn(s, generator=torch_gen, dtype=torch.float64) / np.sqrt(s[1])
+                    / top ** (1 / spec.depth)).requires_grad_() for s in shapes]
+        bias = torch.zeros(d, dtype=torch.float64, requires_grad=spec.bias)
+        params = factors + ([bias] if spec.bias else [])
+        opt = torch.optim.LBFGS(params, lr=1.0, max_iter=max_iter, tolerance_grad=1e-11,
+                                tolerance_change=1e-14, history_size=30, line_search_fn="strong_wolfe")
+
+        def total_loss() -> torch.Tensor:
+            w = _product(factors)
+            if scale_inv:
+                w = w * np.sqrt(d) / w.norm()
+            za, zp = anchor @ w.T + bias, positive @ w.T + bias
+            zn = None if negatives is None else negatives @ w.T + bias
+            loss = sum(view_loss(spec, za[sl], zp[sl], None if zn is None else zn[sl])
+                       for sl in _batches(n_batches, n)) / n_batches
+            if not scale_inv:
+                loss = loss + spec.weight_decay * sum((f * f).sum() for f in factors)
+            return loss
+
+        def closure() -> torch.Tensor:
+            opt.zero_grad()
+            loss = total_loss()
+            loss.backward()
+            return loss
+
+        opt.step(closure)
+        with torch.no_grad():
+            value = float(total_loss())
+            w = _product(factors)
+            if scale_inv:
+                w = w * np.sqrt(d) / w.norm()
+            w_hat = torch.cat([w, bias[:, None]], 1) if spec.bias else w
+        if np.isfinite(value) and (best is None or value < best[0]):
+            best = (value, w_hat.detach().numpy().copy())
+    assert best is not None, "every start of the exact solver diverged"
+    weights = best[1]
+    spec_ev = embedding_spectrum(weights, data_cov, d)
+    p_bar = _positive_weight(spec, anchor, positive, negatives, weights, n) if spec.objective == "infonce" else None
+    return ExactSolution(weights, best[0], spec_ev, count_rank(spec_ev, EXACT_RTOL), p_bar, "exact_lbfgs")
+
+
+def _batches(n_batches: int, n: int) -> list[slice]:
+    return [slice(i * n, (i + 1) * n) for i in range(n_batches)]
+
+
+def _product(factors: list[torch.Tensor]) -> torch.Tensor:
+    w = factors[0]
+    for f in factors[1:]:
+        w = f @ w
+    return w
+
+
+def _positive_weight(spec: Spec, anchor, positive, negatives, weights: np.ndarray, n: int) -> float:
+    """Mean softmax weight p̄ of the positive pair at the solution (the beyond-quartic effect)."""
+    from ..objectives._similarity import logits_with_positive
+
+    w = torch.as_tensor(weights[:, : anchor.shape[1]])
+    b = torch.as_tensor(weights[:, -1]) if spec.bias else 0.0
+    sl = slice(0, n)
+    za, zp = anchor[sl] @ w.T + b, positive[sl] @ w.T + b
+    zn = None if negatives is None else negatives[sl] @ w.T + b
+    logits = logits_with_positive(za, zp, zn, spec.similarity) / spec.temperature
+    return float(torch.softmax(logits, dim=1).diagonal().mean())
+
+
+def _integrate_predictive(spec: Spec, anchor: torch.Tensor, positive: torch.Tensor, d: int, n: int,
+                          data_cov: np.ndarray, gen: torch.Generator, steps: int = 3000,
+                          lr: float = 0.05) -> ExactSolution:
+    """Full-batch gradient dynamics of SimSiam/BYOL with a linear predictor (no loss to minimise)."""
+    dim = anchor.shape[1]
+    top = float(np.sqrt(max(np.linalg.eigvalsh(data_cov).max(), 1e-12)))
+    w = (torch.randn(d, dim, generator=gen, dtype=torch.float64) / np.sqrt(dim) / top).requires_grad_()
+    pred = (torch.eye(d, dtype=torch.float64) + 0.01 * torch.randn(d, d, generator=gen, dtype=torch.float64)
+            ).requires_grad_()
+    target = w.detach().clone()
+    sim = "dot" if spec.similarity == "dot" else "cosine"
+    xa, xp = anchor[:n], positive[:n]
+    loss = torch.tensor(float("nan"))
+    for _ in range(steps):
+        za, zp = xa @ w.T, xp @ w.T
+        if spec.objective == "simsiam":
+            loss = simsiam_loss(za @ pred.T, zp @ pred.T, za, zp, similarity=sim)
+        else:
+            loss = byol_loss(za @ pred.T, zp @ pred.T, xa @ target.T, xp @ target.T, similarity=sim)
+        loss = loss + spec.weight_decay * ((w * w).sum() + (pred * pred).sum())
+        gw, gp = torch.autograd.grad(loss, [w, pred])
+        with torch.no_grad():
+            w -= lr * gw
+            pred -= lr * gp
+            target.mul_(spec.ema_decay).add_((1 - spec.ema_decay) * w)
+        if not torch.isfinite(w).all() or w.abs().max() > 1e8:
+            break
+    weights = w.detach().numpy()
+    if not np.all(np.isfinite(weights)) or np.abs(weights).max() > 1e8:
+        weights = np.nan_to_num(weights, nan=0.0, posinf=1e8, neginf=-1e8)
+        method = "dynamics_diverged"
+    else:
+        method = "dynamics"
+    spec_ev = embedding_spectrum(weights, data_cov[:dim, :dim], d)
+    return ExactSolution(weights, float(loss), spec_ev, count_rank(spec_ev, EXACT_RTOL), None, method)

@@ -1,0 +1,143 @@
+"""`predict`: rank, phase, spectrum and critical values of an SSL problem, from the landscape or the exact solver.
+
+Orders:
+  quartic  the closed-form global minimum of the quartic landscape (milliseconds); where no closed form exists
+           the polynomial is minimised numerically, and where no expansion exists (VICReg, normalised
+           embeddings, SimSiam/BYOL) the answer comes from the exact solver and says so.
+  exact    deterministic minimisation of the exact sample loss (`sslscape.theory.exact`), the referee.
+
+Thresholds (depth 1): direction k grows from W = 0 iff the k-th eigenvalue of A − γG is positive, so
+  weight_decay*_k  = generalised eigenvalues of (A, G)            (γ above which direction k dies)
+  noise_scale*_k   = roots s ≥ 0 of det(A₀ + s A₁ − γG) = 0         (A is affine in the noise scale)
+  temperature*_k   = τ a_k / γ  (InfoNCE: A ∝ 1/τ; direction k dies for τ above it)
+For the single-product landscapes these are global statements; elsewhere they are the local instability
+thresholds of W = 0 (`thresholds['kind']`). Depth L ≥ 2 uses the closed form of `solve.depth_profile`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import scipy.linalg
+
+from ..spec import Moments, Spec
+from .exact import exact_solution
+from .landscape import Landscape, landscape
+from .solve import common_eigenbasis, depth_critical_weight_decay, minimum, single_product_form
+
+Order = Literal["quartic", "exact"]
+Phase = Literal["none", "dimensional", "complete"]
+
+
+@dataclass(frozen=True)
+class Prediction:
+    rank: int                          # rank of the learned embedding covariance
+    phase: str                         # 'none' | 'dimensional' | 'complete'
+    spectrum: tuple[float, ...]        # eigenvalues of W C Wᵀ (embedding covariance), descending, length d
+    thresholds: dict                   # critical values per direction (see module docstring)
+    order: str                         # the order that produced the answer
+    method: str                        # closed_form | closed_form_depth | numerical | exact_lbfgs | dynamics…
+    closed_form: bool
+    max_rank: int                      # min(d, rank C): the rank without any collapse
+    loss: float
+    embed_dim: int
+    notes: tuple[str, ...] = field(default_factory=tuple)
+    positive_weight: float | None = None  # InfoNCE exact: mean softmax weight of the positive pair
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), default=_json_default)
+
+
+def _json_default(obj: object) -> object:
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    raise TypeError(f"not JSON serialisable: {type(obj)}")
+
+
+def phase_of(rank: int, max_rank: int) -> Phase:
+    return "complete" if rank == 0 else ("none" if rank >= max_rank else "dimensional")
+
+
+def max_rank_of(spec: Spec, moments: Moments) -> int:
+    c = moments.cov
+    data_rank = int(np.linalg.matrix_rank(c, tol=1e-10 * max(np.abs(c).max(), 1e-300)))
+    return min(spec.embed_dim or moments.dim, data_rank)
+
+
+def predict(spec: Spec, order: Order = "quartic", base_dir: Path | None = None) -> Prediction:
+    """Predict the learned representation of `spec` (see module docstring)."""
+    if order not in ("quartic", "exact"):
+        raise ValueError(f"order must be 'quartic' or 'exact', got {order!r}")
+    moments = spec.moments(base_dir)
+    land = landscape(spec, moments)
+    max_rank = max_rank_of(spec, moments)
+    notes = list(land.notes)
+    thresholds = critical_values(spec, moments, land) if land.expandable else {"kind": "none"}
+    if order == "quartic" and land.expandable:
+        found = minimum(land, depth=spec.depth, seed=spec.seed)
+        if found.method == "numerical":
+            notes.append("no closed form for this landscape; its polynomial was minimised numerically")
+        return Prediction(found.rank, phase_of(found.rank, max_rank), tuple(map(float, found.embedding_spectrum)),
+                          thresholds, "quartic", found.method, found.method.startswith("closed_form"), max_rank,
+                          found.loss, land.embed_dim, tuple(notes))
+    if order == "quartic":
+        notes.append(f"no quartic landscape: {land.reason}")
+    sol = exact_solution(spec, moments, base_dir)
+    if sol.method == "dynamics_diverged":
+        notes.append("the stop-gradient dynamics diverged (unnormalised loss with a linear predictor)")
+    return Prediction(sol.rank, phase_of(sol.rank, max_rank), tuple(map(float, sol.embedding_spectrum)),
+                      thresholds, "exact", sol.method, False, max_rank, sol.loss, land.embed_dim, tuple(notes),
+                      sol.positive_weight)
+
+
+def _finite_real(values: np.ndarray) -> list[float]:
+    values = np.asarray(values)
+    keep = np.isfinite(values) & (np.abs(values.imag) <= 1e-9 * np.maximum(1.0, np.abs(values.real)))
+    return sorted((float(v) for v in values.real[keep]), reverse=True)
+
+
+def critical_values(spec: Spec, moments: Moments, land: Landscape) -> dict:
+    """Per-direction critical weight decay, noise scale and temperature (module docstring)."""
+    a, g, gamma = land.quadratic, land.decay, land.weight_decay
+    kind = "global" if single_product_form(land) is not None else "local_instability"
+    out: dict = {"kind": kind}
+    if spec.depth == 1:
+        if np.allclose(g, np.eye(g.shape[0])):
+            out["weight_decay"] = [max(float(v), 0.0) for v in np.linalg.eigvalsh(a)[::-1]]
+        else:
+            out["weight_decay"] = [max(v, 0.0) for v in _finite_real(scipy.linalg.eigvals(a, g))]
+        unit = spec.unit_noise_cov(moments.dim)
+        a0 = landscape(spec, replace(moments, noise_cov=0 * unit)).quadratic
+        a1 = landscape(spec, replace(moments, noise_cov=unit)).quadratic - a0
+        if np.abs(a1).max() <= 1e-12 * max(np.abs(a0).max(), 1e-300):
+            out["noise_scale"] = []  # augmentation does not enter the quadratic term: it never changes the rank
+        else:
+            roots = _finite_real(scipy.linalg.eigvals(a0 - gamma * g, -a1))
+            out["noise_scale"] = sorted((r for r in roots if r >= 0), reverse=True)
+        if spec.objective == "infonce" and gamma > 0:
+            out["temperature"] = [float(spec.temperature * v / gamma) for v in np.linalg.eigvalsh(a)[::-1] if v > 0]
+        else:
+            out["temperature"] = []
+    else:
+        b = single_product_form(land)
+        e = None if b is None or spec.bias else common_eigenbasis(a, b)
+        if e is not None:
+            a_k = np.einsum("ik,ij,jk->k", e, a, e)
+            beta2 = np.einsum("ik,ij,jk->k", e, b, e) ** 2
+            out["weight_decay"] = sorted(map(float, depth_critical_weight_decay(a_k, beta2, spec.depth)),
+                                         reverse=True)
+            out["kind"] = "global"
+        else:
+            out["weight_decay"] = None
+            out["kind"] = "none"
+        out["noise_scale"], out["temperature"] = None, None
+    return out

@@ -1,0 +1,231 @@
+"""Global minima of the quartic landscape: closed forms where they exist, a numerical referee everywhere.
+
+Closed form (depth 1). When every quartic term is Tr[ŴXŴᵀŴYŴᵀ] with X, Y ∝ one PSD matrix B, the landscape is
+−Tr[Ŵ A′ Ŵᵀ] + Tr[(Ŵ B Ŵᵀ)²] with A′ = A − γG (B rescaled to absorb the coefficient). With M = Ŵ B^{1/2} it becomes
+−Tr[Q P] + Tr[P²] in P = MᵀM (PSD, rank ≤ d), Q = B^{-1/2} A′ B^{-1/2}; the minimiser keeps the top d positive
+eigenpairs (q_k, y_k) of Q with P = Σ (q_k/2) y_k y_kᵀ, loss −Σ q_k²/4. Hence ŴᵀŴ = Σ (q_k/2) v_k v_kᵀ with
+v_k = B^{-1/2} y_k (generalised eigenvectors of (A′, B)), and the rank is the number of positive eigenvalues of
+A′ (Sylvester), capped by d. Directions where B is singular carry no quartic penalty: they are eliminated
+exactly (Schur complement of A′) and, if A′ is positive on them, the loss is unbounded below.
+
+Closed form (depth L, A and B commuting, no bias). A balanced deep linear net W = W_L⋯W_1 with γ Σ‖W_l‖² has
+regulariser γ L Σ_k σ_k(W)^{2/L}. In the common eigenbasis each direction k solves a 1-D problem in p = σ_k²:
+    f_k(p) = −a_k p + β_k² p² + γ L p^{1/L}
+and survives iff min_p f_k < 0, i.e. γ < γ*_k = a_k u^{(L−1)/L}/(2L − 1), u = a_k (L − 1)/(β_k² (2L − 1)).
+For L ≥ 2 the transition is discontinuous (W = 0 stays a local minimum) and, unlike depth 1, the quartic
+coefficient β_k — hence the augmentation — moves the threshold.
+
+`numerical_minimum` minimises the same polynomial from many random starts (L-BFGS, float64): the referee of
+the closed forms in `tests/theory/test_solve.py`, and the answer where no closed form exists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..errors import UserError
+from .landscape import Landscape, quartic_loss
+
+# Relative eigenvalue threshold for the rank of a *numerically* found minimiser (closed forms give exact zeros).
+NUMERICAL_RTOL = 1e-6
+
+
+@dataclass(frozen=True)
+class Minimum:
+    weights: np.ndarray               # Ŵ = W_L⋯W_1 (d × D̂), bias in the last column when present
+    loss: float                       # landscape value (without constants)
+    embedding_spectrum: np.ndarray    # eigenvalues of Ŵ Cov(x̂) Ŵᵀ, descending, length d
+    rank: int                         # rank of the embedding covariance
+    method: str                       # 'closed_form', 'closed_form_depth' or 'numerical'
+
+
+def single_product_form(land: Landscape, rtol: float = 1e-9) -> np.ndarray | None:
+    """B with quartic = Tr[(ŴBŴᵀ)²] if the landscape has that form, else None."""
+    if not land.expandable or not land.terms or any(t.kind != "product" for t in land.terms):
+        return None
+    ref = land.terms[0].x
+    norm = np.sum(ref * ref)
+    if norm == 0:
+        return None
+    kappa = 0.0
+    for t in land.terms:
+        ax, ay = np.sum(t.x * ref) / norm, np.sum(t.y * ref) / norm
+        if (np.linalg.norm(t.x - ax * ref) > rtol * np.linalg.norm(t.x)
+                or np.linalg.norm(t.y - ay * ref) > rtol * np.linalg.norm(t.y)):
+            return None
+        kappa += t.coef * ax * ay
+    return np.sqrt(kappa) * ref if kappa > 0 else None
+
+
+def embedding_spectrum(weights: np.ndarray, data_cov: np.ndarray, embed_dim: int) -> np.ndarray:
+    ev = np.linalg.eigvalsh(weights @ data_cov @ weights.T)[::-1]
+    out = np.zeros(embed_dim)
+    out[: min(embed_dim, ev.size)] = np.clip(ev[:embed_dim], 0.0, None)
+    return out
+
+
+def count_rank(spectrum: np.ndarray, rtol: float) -> int:
+    top = float(spectrum.max(initial=0.0))
+    return 0 if top <= 1e-300 else int(np.sum(spectrum > rtol * top))
+
+
+def _eliminate_unpenalised(a_eff: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+                                                                       np.ndarray, np.ndarray]:
+    """Split into range(B) and null(B); return (lam_r, U_r, Schur A in U_r coordinates, U_n, elimination map)."""
+    lam, u = np.linalg.eigh(b)
+    keep = lam > 1e-12 * max(lam.max(initial=0.0), 1e-300)
+    u_r, u_n, lam_r = u[:, keep], u[:, ~keep], lam[keep]
+    if u_n.shape[1] == 0:
+        return lam_r, u_r, u_r.T @ a_eff @ u_r, u_n, np.zeros((lam_r.size, 0))
+    a_rr, a_rn, a_nn = u_r.T @ a_eff @ u_r, u_r.T @ a_eff @ u_n, u_n.T @ a_eff @ u_n
+    scale = max(np.abs(a_eff).max(), 1e-300)
+    if np.linalg.eigvalsh(a_nn).max() > 1e-10 * scale:
+        raise UserError("the landscape is unbounded below: a direction with no quartic penalty (zero variance in "
+                        "the quartic term) still has a positive quadratic coefficient; raise weight_decay or give "
+                        "that direction some data/augmentation variance")
+    pinv = np.linalg.pinv(a_nn, rcond=1e-10)
+    elim = -(a_rn @ pinv)  # W_n = W_r · elim  (coordinates)
+    return lam_r, u_r, a_rr - a_rn @ pinv @ a_rn.T, u_n, elim
+
+
+def closed_form_minimum(land: Landscape, b: np.ndarray) -> Minimum:
+    """Depth-1 global minimum of −Tr[ŴA′Ŵᵀ] + Tr[(ŴBŴᵀ)²] (module docstring)."""
+    lam_r, u_r, a_schur, u_n, elim = _eliminate_unpenalised(land.effective_quadratic, b)
+    inv_sqrt = 1.0 / np.sqrt(lam_r)
+    q, y = np.linalg.eigh(inv_sqrt[:, None] * a_schur * inv_sqrt[None, :])
+    q, y = q[::-1], y[:, ::-1]
+    k = int(min(land.embed_dim, np.sum(q > 0)))
+    w_r = np.zeros((land.embed_dim, lam_r.size))
+    w_r[:k] = np.sqrt(q[:k] / 2)[:, None] * (y[:, :k] * inv_sqrt[:, None]).T
+    weights = w_r @ u_r.T + (w_r @ elim) @ u_n.T
+    spec = embedding_spectrum(weights, land.data_cov, land.embed_dim)
+    rank = int(np.linalg.matrix_rank(weights @ land.data_cov @ weights.T, tol=1e-10 * max(spec.max(), 1e-300)))
+    rank = 0 if spec.max() <= 1e-300 else rank
+    return Minimum(weights, float(-np.sum(q[:k] ** 2) / 4), spec, rank, "closed_form")
+
+
+def common_eigenbasis(a: np.ndarray, b: np.ndarray, rtol: float = 1e-9) -> np.ndarray | None:
+    """Orthonormal E diagonalising both symmetric a and b, or None if they do not commute."""
+    scale = max(np.abs(a).max() * np.abs(b).max(), 1e-300)
+    if np.abs(a @ b - b @ a).max() > rtol * scale:
+        return None
+    # a generic combination has simple eigenvalues wherever a or b separates them
+    _, e = np.linalg.eigh(a / max(np.abs(a).max(), 1e-300) + 0.6180339887 * b / max(np.abs(b).max(), 1e-300))
+    return e
+
+
+def depth_profile(a: np.ndarray, beta2: np.ndarray, gamma: float, depth: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per direction: minimiser p* ≥ 0 and minimum value of f(p) = −a p + β² p² + γ L p^{1/L} (vectorised)."""
+    a, beta2 = np.asarray(a, float), np.maximum(np.asarray(beta2, float), 1e-300)
+    if depth == 1:
+        p = np.maximum(a - gamma, 0.0) / (2 * beta2)
+        return p, -(np.maximum(a - gamma, 0.0) ** 2) / (4 * beta2)
+    big_l = depth
+
+    def fprime(p: np.ndarray) -> np.ndarray:
+        return -a + 2 * beta2 * p + gamma * p ** (1.0 / big_l - 1.0)
+
+    # f' is increasing beyond p_c (f'' > 0), and f'(a / 2β²) > 0: bisect there for the local minimum
+    p_c = (gamma * (big_l - 1) / (big_l**2 * 2 * beta2)) ** (big_l / (2 * big_l - 1)) if gamma > 0 else 0 * a
+    lo, hi = np.maximum(p_c, 1e-300), np.maximum(a / (2 * beta2), np.maximum(p_c, 1e-300) * 2)
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        neg = fprime(mid) < 0
+        lo, hi = np.where(neg, mid, lo), np.where(neg, hi, mid)
+    p = 0.5 * (lo + hi)
+    val = -a * p + beta2 * p**2 + gamma * big_l * p ** (1.0 / big_l)
+    alive = (val < 0) & (a > 0)
+    return np.where(alive, p, 0.0), np.where(alive, val, 0.0)
+
+
+def depth_critical_weight_decay(a: np.ndarray, beta2: np.ndarray, depth: int) -> np.ndarray:
+    """γ*_k above which direction k's global minimum is W = 0 (module docstring); a_k ≤ 0 gives 0."""
+    a = np.asarray(a, float)
+    if depth == 1:
+        return np.maximum(a, 0.0)
+    u = np.maximum(a, 0.0) * (depth - 1) / (np.maximum(beta2, 1e-300) * (2 * depth - 1))
+    return np.maximum(a, 0.0) * u ** ((depth - 1) / depth) / (2 * depth - 1)
+
+
+def depth_closed_form_minimum(land: Landscape, b: np.ndarray, depth: int) -> Minimum | None:
+    """Depth-L global minimum when A and B commute and there is no bias; None otherwise."""
+    if not np.allclose(land.decay, np.eye(land.input_dim)):
+        return None
+    e = common_eigenbasis(land.quadratic, b)
+    if e is None:
+        return None
+    a_k = np.einsum("ik,ij,jk->k", e, land.quadratic, e)
+    beta2 = np.einsum("ik,ij,jk->k", e, b, e) ** 2
+    p, val = depth_profile(a_k, beta2, land.weight_decay, depth)
+    order = np.argsort(val, kind="stable")[: land.embed_dim]
+    order = order[val[order] < 0]
+    weights = np.zeros((land.embed_dim, land.input_dim))
+    weights[: order.size] = np.sqrt(p[order])[:, None] * e[:, order].T
+    spec = embedding_spectrum(weights, land.data_cov, land.embed_dim)
+    return Minimum(weights, float(val[order].sum()), spec, count_rank(spec, 1e-12), "closed_form_depth")
+
+
+def numerical_minimum(land: Landscape, depth: int = 1, n_starts: int = 8, seed: int = 0,
+                      max_iter: int = 2000) -> Minimum:
+    """Minimise the landscape polynomial from `n_starts` random starts (float64 L-BFGS); keep the best."""
+    if not land.expandable:
+        raise ValueError(f"no quartic landscape: {land.reason}")
+    gen = torch.Generator().manual_seed(seed)
+    d, dim = land.embed_dim, land.input_dim
+    hidden = max(d, dim)
+    scale = float(np.sqrt(max(np.abs(land.quadratic).max(), 1e-12)))
+    decay = torch.as_tensor(land.decay)
+    best: tuple[float, np.ndarray] | None = None
+    for start in range(n_starts):
+        init = 0.5 if start % 2 == 0 else 2.0  # small and large starts: depth ≥ 2 has a local minimum at 0
+        shapes = [(d, dim)] if depth == 1 else [(hidden, dim)] + [(hidden, hidden)] * (depth - 2) + [(d, hidden)]
+        factors = [(init * scale ** (1 / depth) * torch.randn(s, generator=gen, dtype=torch.float64)
+                    / np.sqrt(s[1])).requires_grad_() for s in shapes]
+        opt = torch.optim.LBFGS(factors, lr=1.0, max_iter=max_iter, tolerance_grad=1e-13,
+                                tolerance_change=1e-16, history_size=50, line_search_fn="strong_wolfe")
+
+        def closure() -> torch.Tensor:
+            opt.zero_grad()
+            w = factors[0]
+            for f in factors[1:]:
+                w = f @ w
+            loss = _deep_loss(land, factors, w, decay, depth)
+            loss.backward()
+            return loss
+
+        opt.step(closure)
+        with torch.no_grad():
+            w = factors[0]
+            for f in factors[1:]:
+                w = f @ w
+            value = float(_deep_loss(land, factors, w, decay, depth))
+        if np.isfinite(value) and (best is None or value < best[0]):
+            best = (value, w.detach().numpy())
+    assert best is not None
+    spec = embedding_spectrum(best[1], land.data_cov, land.embed_dim)
+    return Minimum(best[1], best[0], spec, count_rank(spec, NUMERICAL_RTOL), "numerical")
+
+
+def _deep_loss(land: Landscape, factors: list[torch.Tensor], w: torch.Tensor, decay: torch.Tensor,
+               depth: int) -> torch.Tensor:
+    if depth == 1:
+        return quartic_loss(land, w)
+    # the product carries the landscape; weight decay acts on every factor (bias not modelled for depth > 1)
+    no_decay = Landscape(**{**land.__dict__, "weight_decay": 0.0})
+    reg = sum((f * f).sum() for f in factors)
+    return quartic_loss(no_decay, w) + land.weight_decay * reg
+
+
+def minimum(land: Landscape, depth: int = 1, seed: int = 0) -> Minimum:
+    """Closed form where it exists, otherwise the numerical minimiser of the polynomial."""
+    b = single_product_form(land)
+    if b is not None:
+        if depth == 1:
+            return closed_form_minimum(land, b)
+        found = depth_closed_form_minimum(land, b, depth)
+        if found is not None:
+            return found
+    return numerical_minimum(land, depth=depth, seed=seed)

@@ -1,0 +1,93 @@
+"""Atomic files and checkpoints.
+
+Every file is written to a temporary file in the same folder, fsync'ed, then `os.replace`d over the target, so
+a crash leaves either the old or the new file, never half of one. A checkpoint holds everything the next step
+depends on — model, EMA target, optimiser state, the run's generator and the global RNG states, the step and the
+open metrics window — plus the config's trajectory hash, so that `resume` refuses a checkpoint from another
+config and otherwise continues bit-identically.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import random
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..errors import UserError
+
+CHECKPOINT = "checkpoint.pt"
+FORMAT_VERSION = 1
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode())
+
+
+def atomic_write_json(path: Path, obj: Any) -> None:
+    atomic_write_text(path, json.dumps(obj, indent=2) + "\n")
+
+
+def atomic_save_npy(path: Path, arr: np.ndarray) -> None:
+    buf = io.BytesIO()
+    np.save(buf, arr)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def rng_state(gen: torch.Generator) -> dict[str, Any]:
+    state = {"generator": gen.get_state(), "torch": torch.get_rng_state(), "numpy": np.random.get_state(),
+             "python": random.getstate()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(gen: torch.Generator, state: dict[str, Any]) -> None:
+    gen.set_state(state["generator"])
+    torch.set_rng_state(state["torch"])
+    np.random.set_state(state["numpy"])
+    random.setstate(state["python"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
+    buf = io.BytesIO()
+    torch.save({"version": FORMAT_VERSION, **payload}, buf)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def load_checkpoint(path: Path, config_hash: str) -> dict[str, Any]:
+    """The checkpoint at `path`, checked to come from a config with the same trajectory hash."""
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:
+        raise UserError(f"cannot read checkpoint {str(path)!r} ({type(exc).__name__}); delete it to start over")
+    if not isinstance(ckpt, dict) or ckpt.get("version") != FORMAT_VERSION:
+        raise UserError(f"{str(path)!r} is not an sslscape checkpoint (format {FORMAT_VERSION}); delete it or "
+                        "use another --out")
+    if ckpt.get("config_hash") != config_hash:
+        raise UserError(f"checkpoint {str(path)!r} was written by a different config (hash {ckpt.get('config_hash')}"
+                        f" ≠ {config_hash}); resume with the original config or use another --out")
+    return ckpt

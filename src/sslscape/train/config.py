@@ -1,0 +1,188 @@
+"""`TrainConfig`: everything a training run needs, validated strictly (unknown keys and wrong types rejected).
+
+    spec       the SSL problem (inline mapping or path to a spec file): objective, τ, γ, d, depth, bias, ...
+    model      encoder kind and widths (kind 'auto' = linear / deep linear from spec.depth)
+    optimizer  sgd | adam | adamw | lars, and whether γ is explicit L2 (+γ Σ‖W_l‖², the theory's) or decoupled
+    data       where x comes from (the spec's Gaussian, a class mixture, Fashion-MNIST, digits, a file, a folder)
+               and how views are made (additive noise from the spec, or image augmentations)
+    schedule   steps, batch size, lr, warmup, cosine/constant, logging and checkpoint cadence
+    seed, device
+
+YAML or JSON. Relative paths (spec file, data files) are relative to the config file's folder.
+When training on a dataset (not the spec's Gaussian) the spec's `data` block is unused and may be omitted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ..errors import UserError
+from ..spec import Spec, load_spec, parse_spec
+
+PosInt = Annotated[int, Field(ge=1)]
+PosFloat = Annotated[float, Field(gt=0.0)]
+NonNeg = Annotated[float, Field(ge=0.0)]
+
+
+class ConfigError(UserError, ValueError):
+    """A training config is wrong; the message names the field and the fix."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class ModelConfig(_Strict):
+    kind: Literal["auto", "linear", "deep_linear", "mlp", "resnet18"] = "auto"
+    hidden: list[PosInt] = [512, 512]  # MLP backbone widths
+    width: PosInt | None = None  # deep-linear hidden width (None → input dim)
+    projector: PosInt | None = None  # projector hidden width for mlp/resnet18 (None → a single Linear)
+    init_scale: PosFloat = 1.0  # linear models: W ≈ init_scale · N(0, 1/D)
+
+
+class OptimizerConfig(_Strict):
+    name: Literal["sgd", "adam", "adamw", "lars"] = "adam"
+    momentum: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.9
+    betas: list[float] = [0.9, 0.999]
+    eps: PosFloat = 1e-8
+    lars_eta: PosFloat = 0.001
+    # 'l2': add the gradient of γ Σ_l ‖W_l‖² (γ = spec.weight_decay; the theory's weight decay).
+    # 'decoupled': W ← (1 − 2γ·lr) W after each step (AdamW-style; equals 'l2' for plain SGD only).
+    weight_decay_mode: Literal["l2", "decoupled"] = "l2"
+
+
+class ImageAugment(_Strict):
+    crop_scale: list[float] = [0.5, 1.0]  # area fraction range of the random resized crop
+    crop_ratio: list[float] = [0.75, 1.3333333]
+    flip: bool = True
+    brightness: NonNeg = 0.4
+    contrast: NonNeg = 0.4
+    blur_prob: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0
+    blur_sigma: list[float] = [0.1, 1.0]
+
+
+class DataConfig(_Strict):
+    source: Literal["spec", "mixture", "fashion_mnist", "digits", "file", "folder"] = "spec"
+    path: str | None = None  # file / folder / Fashion-MNIST root (None → /usr/share/datasets/fashion-mnist)
+    labels: str | None = None  # labels file for source='file'
+    subset: PosInt | None = None  # use only the first n training examples (after a seeded shuffle)
+    image_size: PosInt = 28  # folder images are resized to this (grey)
+    # mixture: within-class covariance and offset from the spec; class k has mean class_means[k] (or, when
+    # omitted, class_separation · e_k) and probability class_weights[k] (imbalance studies).
+    class_weights: list[NonNeg] | None = None
+    class_means: list[list[float]] | None = None
+    class_separation: NonNeg = 3.0
+    # views: 'noise' = x + ε, ε ~ N(0, S) with S from the spec; 'image' = crop/flip/jitter/blur; 'none'
+    augment: Literal["auto", "noise", "image", "none"] = "auto"
+    image: ImageAugment = ImageAugment()
+    eval_size: PosInt = 2048  # clean examples embedded at the end (embeddings.npy) and for spectra
+
+
+class ScheduleConfig(_Strict):
+    steps: PosInt = 3000
+    batch_size: Annotated[int, Field(ge=2)] | None = None  # None → spec.batch_size, else 1024
+    lr: PosFloat = 1e-2
+    kind: Literal["cosine", "constant"] = "cosine"
+    warmup_steps: Annotated[int, Field(ge=0)] = 0
+    min_lr_ratio: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0
+    log_every: PosInt = 100
+    checkpoint_every: PosInt = 1000
+
+
+class EvalConfig(_Strict):
+    knn: bool = True
+    knn_k: PosInt = 20
+    linear_probe: bool = False
+    max_train: PosInt = 20000  # kNN bank / probe training-set cap (CPU time)
+
+
+SYNTHETIC = ("spec", "mixture")
+
+
+class TrainConfig(_Strict):
+    spec: Spec | str
+    model: ModelConfig = ModelConfig()
+    optimizer: OptimizerConfig = OptimizerConfig()
+    data: DataConfig = DataConfig()
+    schedule: ScheduleConfig = ScheduleConfig()
+    eval: EvalConfig = EvalConfig()
+    seed: int = 0
+    device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _placeholder_data(cls, raw: object) -> object:
+        # A dataset run does not use the spec's Gaussian; let users leave out the spec's required `data`.
+        if isinstance(raw, dict) and isinstance(raw.get("spec"), dict) and "data" not in raw["spec"]:
+            source = (raw.get("data") or {}).get("source", "spec") if isinstance(raw.get("data"), dict) else "spec"
+            if source not in SYNTHETIC:
+                raw = {**raw, "spec": {**raw["spec"], "data": {"cov": [1.0]}}}
+        return raw
+
+    def batch_size(self, spec: Spec) -> int:
+        return self.schedule.batch_size or spec.batch_size or 1024
+
+    def trajectory_hash(self) -> str:
+        """Hash of every field that changes the trajectory (not logging/checkpoint cadence or device): stored in
+        checkpoints so that resuming with a different config is refused."""
+        raw = self.model_dump(mode="json")
+        raw["schedule"].pop("log_every")
+        raw["schedule"].pop("checkpoint_every")
+        raw.pop("device")
+        raw.pop("eval")
+        return hashlib.sha256(json.dumps(raw, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _format(err: ValidationError) -> str:
+    first = err.errors()[0]
+    loc = ".".join(str(p) for p in first["loc"]) or "config"
+    msg = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        return f"unknown key {loc!r} in training config; remove it (see sslscape.train.config.TrainConfig)"
+    if first["type"] == "missing":
+        return f"training config field {loc!r} is missing; add it"
+    return f"training config field {loc!r}: {msg}"
+
+
+def parse_config(raw: object) -> TrainConfig:
+    """Validate a mapping as a TrainConfig; errors become one-line ConfigErrors naming the field."""
+    if not isinstance(raw, dict):
+        raise ConfigError("a training config must be a YAML/JSON mapping with at least a 'spec' key")
+    if isinstance(raw.get("spec"), dict):  # validate the spec with its own one-line messages first
+        parse_spec(TrainConfig._placeholder_data(raw)["spec"])
+    try:
+        return TrainConfig.model_validate(raw)
+    except ValidationError as err:
+        raise ConfigError(_format(err)) from err
+
+
+def load_config(path: str | Path) -> tuple[TrainConfig, Path]:
+    """Read a YAML/JSON training config; returns it and its folder (relative paths are resolved against it)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {str(path)!r} does not exist")
+    try:
+        if path.suffix in (".yaml", ".yml"):
+            import yaml
+
+            raw = yaml.safe_load(path.read_text())
+        else:
+            raw = json.loads(path.read_text())
+    except Exception as exc:
+        raise ConfigError(f"config file {path.name!r} is not valid YAML/JSON ({exc}); fix the syntax") from exc
+    return parse_config(raw), path.parent
+
+
+def resolve_spec(config: TrainConfig, base_dir: Path | None = None) -> tuple[Spec, Path | None]:
+    """The config's Spec and the folder its relative sample paths refer to."""
+    if isinstance(config.spec, Spec):
+        return config.spec, base_dir
+    path = Path(config.spec)
+    if base_dir is not None and not path.is_absolute():
+        path = base_dir / path
+    return load_spec(path)

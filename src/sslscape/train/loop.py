@@ -1,0 +1,367 @@
+"""The training loop: exact sample losses from `sslscape.objectives`, + γ Σ‖W_l‖², one step at a time.
+
+One step (all on the device, no DataLoader):
+
+    x            ← source.batch(step)                       (Gaussian: randn @ Lᵀ + μ from the run's generator)
+    anchor, pos  ← make_views(x, augment, spec.protocol)
+    loss         = view_loss(spec, f(anchor), f(pos), f(anchor) if clean negatives)     (InfoNCE, spectral, ...)
+                 | simsiam_loss(h(f(a)), h(f(p)), f(a), f(p)) | byol_loss(.., target(a), target(p))
+    grad        += 2γ W_l                                   (explicit L2; or decoupled shrink after the step)
+    optimiser step at lr(step); EMA target update (BYOL)
+
+Every `log_every` steps a JSON line goes to metrics.jsonl (mean loss of the window, lr, L2 penalty, spectrum,
+effective rank, rank); every `checkpoint_every` steps an atomic checkpoint. `train(..., resume=True)` continues
+from the checkpoint and ends bit-identically where an uninterrupted run ends (tests/train/test_loop.py). A loss
+that becomes NaN/Inf stops the run with a UserError naming the step and the last finite checkpoint.
+On CUDA the forward pass runs under bf16 autocast; on CPU everything is fp32 and deterministic for a seed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ..errors import UserError
+from ..objectives import PREDICTIVE, byol_loss, simsiam_loss, view_loss
+from ..spec import Spec
+from .augment import Augment, Identity, ImageAugment, NoiseAugment, make_views
+from .checkpoint import (
+    CHECKPOINT,
+    atomic_save_npy,
+    atomic_write_json,
+    load_checkpoint,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+)
+from .config import TrainConfig, resolve_spec
+from .data import ArraySource, GaussianSource, build_source, psd_factor
+from .evaluate import knn_accuracy, linear_probe_accuracy
+from .metrics import covariance_spectrum, effective_rank, population_spectrum, trained_rank
+from .models import (
+    DeepLinearEncoder,
+    EMATarget,
+    LinearEncoder,
+    MLPBackbone,
+    ResNet18,
+    SSLModel,
+    linear_predictor,
+    projector,
+)
+from .optim import add_l2_grad, build_optimizer, decoupled_decay, l2_penalty, lr_at
+
+DEFAULT_DEEP_EMBED = 128  # embed_dim for MLP / ResNet when the spec leaves it unset
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What a run ends with. `spectrum` is descending; `rank` uses metrics.trained_rank."""
+
+    steps: int
+    final_loss: float
+    spectrum: tuple[float, ...]
+    effective_rank: float
+    rank: int
+    knn_accuracy: float | None
+    linear_probe_accuracy: float | None
+    samples_per_s: float
+    wall_s: float
+    config_hash: str
+    out_dir: str | None
+    model: SSLModel = field(repr=False, compare=False)
+
+    def to_json(self) -> dict[str, Any]:
+        d = {k: v for k, v in self.__dict__.items() if k != "model"}
+        d["spectrum"] = list(self.spectrum)
+        return d
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise UserError("device 'cuda' requested but no CUDA GPU is available; use device: cpu or auto")
+    if name == "mps" and not torch.backends.mps.is_available():
+        raise UserError("device 'mps' requested but MPS is not available; use device: cpu or auto")
+    return torch.device(name)
+
+
+def build_model(config: TrainConfig, spec: Spec, source: GaussianSource | ArraySource,
+                generator: torch.Generator) -> SSLModel:
+    """Encoder from the spec (depth, bias, embed_dim; None → input dim for linear models) and the model config."""
+    m = config.model
+    kind = m.kind if m.kind != "auto" else ("linear" if spec.depth == 1 else "deep_linear")
+    in_dim = source.dim
+    if kind in ("linear", "deep_linear"):
+        d = spec.embed_dim or in_dim
+        if kind == "linear" or spec.depth == 1:
+            backbone = LinearEncoder(in_dim, d, bias=spec.bias, init_scale=m.init_scale, generator=generator)
+        else:
+            backbone = DeepLinearEncoder(in_dim, d, depth=spec.depth, width=m.width, bias=spec.bias,
+                                         init_scale=m.init_scale, generator=generator)
+        head = None
+    elif kind == "mlp":
+        d = spec.embed_dim or DEFAULT_DEEP_EMBED
+        backbone = MLPBackbone(in_dim, list(m.hidden))
+        head = projector(backbone.out_dim, m.projector, d)
+    else:
+        if not source.is_image:
+            raise UserError("model.kind 'resnet18' needs image data (fashion_mnist, digits, folder or an "
+                            "(n, C, H, W) file); use 'mlp' or 'linear' for vectors")
+        d = spec.embed_dim or DEFAULT_DEEP_EMBED
+        backbone = ResNet18(in_channels=source.shape[0])
+        head = projector(backbone.out_dim, m.projector, d)
+    predictor = linear_predictor(d, generator) if spec.objective in PREDICTIVE else None
+    return SSLModel(backbone, head, predictor)
+
+
+def build_augment(config: TrainConfig, spec: Spec, source: GaussianSource | ArraySource,
+                  noise_cov: np.ndarray, device: torch.device) -> Augment:
+    kind = config.data.augment
+    if kind == "auto":
+        kind = "image" if source.is_image else "noise"
+    if kind == "none":
+        return Identity()
+    if kind == "image":
+        if not source.is_image:
+            raise UserError("data.augment 'image' needs image data; use 'noise' (the spec's noise_cov) for vectors")
+        return ImageAugment(config.data.image)
+    if noise_cov.shape[0] != source.dim:
+        raise UserError(f"the spec's augmentation.noise_cov is {noise_cov.shape[0]}-dimensional but the data is "
+                        f"{source.dim}-dimensional; give {source.dim} entries or set data.augment: none")
+    if not np.any(noise_cov):
+        return NoiseAugment(None)
+    factor = torch.as_tensor(psd_factor(noise_cov), dtype=torch.float32, device=device)
+    if source.is_image:
+        raise UserError("additive-noise augmentation is for vector data; use data.augment: image for images")
+    return NoiseAugment(factor)
+
+
+def ssl_loss(spec: Spec, model: SSLModel, target: EMATarget | None, anchor: Tensor, positive: Tensor,
+             clean_negatives: bool) -> Tensor:
+    """The spec's exact sample loss on one batch of views (weight decay excluded)."""
+    if spec.objective in PREDICTIVE:
+        z1, z2 = model.embed(anchor), model.embed(positive)
+        p1, p2 = model.predictor(z1), model.predictor(z2)
+        if spec.objective == "simsiam":
+            return simsiam_loss(p1, p2, z1, z2, similarity=spec.similarity)
+        with torch.no_grad():
+            t1, t2 = target.embed(anchor), target.embed(positive)
+        return byol_loss(p1, p2, t1, t2, similarity=spec.similarity)
+    za, zp = model.embed(anchor), model.embed(positive)
+    return view_loss(spec, za, zp, za if clean_negatives else None)
+
+
+class _Run:
+    """Everything built from a config: spec, source, model, optimiser, generator."""
+
+    def __init__(self, config: TrainConfig, base_dir: Path | None) -> None:
+        self.config = config
+        self.spec, spec_dir = resolve_spec(config, base_dir)
+        self.device = resolve_device(config.device)
+        torch.manual_seed(config.seed)  # MLP/ResNet inits use the global generator
+        np.random.seed(config.seed % 2**32)
+        synthetic = config.data.source in ("spec", "mixture")
+        moments = self.spec.moments(spec_dir) if synthetic else None
+        self.source = build_source(config.data, moments, self.device, config.seed, base_dir)
+        noise = moments.noise_cov if moments is not None else _dataset_noise(self.spec, self.source.dim)
+        init_gen = torch.Generator().manual_seed(config.seed)
+        self.model = build_model(config, self.spec, self.source, init_gen).to(self.device)
+        self.target = EMATarget(self.model, self.spec.ema_decay) if self.spec.objective == "byol" else None
+        self.augment = build_augment(config, self.spec, self.source, noise, self.device)
+        self.decayed = self.model.decayed_parameters()
+        self.optimizer = build_optimizer([p for p in self.model.parameters() if p.requires_grad],
+                                         config.optimizer, config.schedule.lr)
+        self.gen = torch.Generator(device=self.device).manual_seed(config.seed)
+        self.batch_size = config.batch_size(self.spec)
+        self.cov = getattr(self.source, "cov", None)
+        self.data_scale = float(torch.diagonal(self.cov).mean()) if self.cov is not None else 0.0
+
+    @torch.no_grad()
+    def spectrum(self) -> Tensor:
+        w = self.model.effective_weight()
+        if w is not None and type(self.source) is GaussianSource:
+            return population_spectrum(w, self.cov)  # exact: eig(W C Wᵀ)
+        was_training = self.model.training
+        self.model.eval()
+        z = self.model.embed(self.source.eval_set().x)
+        self.model.train(was_training)
+        return covariance_spectrum(z)
+
+    @torch.no_grad()
+    def features(self, x: Tensor, embed: bool = False, chunk: int = 4096) -> Tensor:
+        self.model.eval()
+        fn = self.model.embed if embed else self.model.represent
+        out = torch.cat([fn(x[i:i + chunk]) for i in range(0, x.shape[0], chunk)])
+        self.model.train()
+        return out.float()
+
+
+def _dataset_noise(spec: Spec, dim: int) -> np.ndarray:
+    """S for a dataset run: the spec's noise_cov (vector = diagonal) × noise_scale, or 0."""
+    aug = spec.augmentation
+    if aug.noise_cov is None:
+        return np.zeros((dim, dim))
+    s = np.asarray(aug.noise_cov, dtype=float)
+    return aug.noise_scale * (np.diag(s) if s.ndim == 1 else s)
+
+
+def _progress(enabled: bool):
+    if not enabled:
+        return contextlib.nullcontext(None)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    return Progress(TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
+                    TimeRemainingColumn(), transient=True)
+
+
+def _truncate_metrics(path: Path, step: int) -> None:
+    """Drop metric lines after `step` (written before an interruption) so a resumed file equals a fresh one."""
+    if not path.is_file():
+        return
+    keep = [ln for ln in path.read_text().splitlines() if ln.strip() and json.loads(ln)["step"] <= step]
+    from .checkpoint import atomic_write_text
+
+    atomic_write_text(path, "".join(ln + "\n" for ln in keep))
+
+
+def train(config: TrainConfig, out_dir: str | Path | None = None, *, resume: bool = False,
+          base_dir: Path | None = None, stop_after: int | None = None, progress: bool = True) -> TrainResult:
+    """Train the config's model; write checkpoints, metrics.jsonl, embeddings.npy and summary.json to `out_dir`.
+
+    `resume=True` continues from out_dir/checkpoint.pt (refused if written by another config). `stop_after`
+    ends the loop after that many total steps without the final outputs, as an interruption would.
+    """
+    run = _Run(config, base_dir)
+    spec, sched, model, opt = run.spec, config.schedule, run.model, run.optimizer
+    out = Path(out_dir) if out_dir is not None else None
+    ckpt_path = out / CHECKPOINT if out is not None else None
+    metrics_path = out / "metrics.jsonl" if out is not None else None
+    config_hash = config.trajectory_hash()
+    gamma, mode = spec.weight_decay, config.optimizer.weight_decay_mode
+    start, last_ckpt_step = 0, None
+    window = torch.zeros((), device=run.device)
+    window_n = 0
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+    if resume and ckpt_path is not None and ckpt_path.is_file():
+        ckpt = load_checkpoint(ckpt_path, config_hash)
+        model.load_state_dict(ckpt["model"])
+        if run.target is not None:
+            run.target.load_state_dict(ckpt["target"])
+        opt.load_state_dict(ckpt["optimizer"])
+        set_rng_state(run.gen, ckpt["rng"])
+        start = last_ckpt_step = ckpt["step"]
+        window, window_n = ckpt["window"].to(run.device), ckpt["window_n"]
+        _truncate_metrics(metrics_path, start)
+    elif metrics_path is not None:
+        metrics_path.write_text("")
+    stop = sched.steps if stop_after is None else min(sched.steps, stop_after)
+    check_every = 1 if run.device.type == "cpu" else sched.log_every  # a sync per step is free on CPU only
+    autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if run.device.type == "cuda"
+                else contextlib.nullcontext())
+    last_loss = float("nan")
+
+    def checkpoint(step: int) -> None:
+        nonlocal last_ckpt_step
+        if ckpt_path is None:
+            return
+        save_checkpoint(ckpt_path, {
+            "config_hash": config_hash, "step": step, "model": model.state_dict(),
+            "target": run.target.state_dict() if run.target is not None else None,
+            "optimizer": opt.state_dict(), "rng": rng_state(run.gen), "window": window.cpu(),
+            "window_n": window_n, "config": config.model_dump(mode="json")})
+        last_ckpt_step = step
+
+    def fail(step: int, value: float) -> UserError:
+        where = (f"the last finite checkpoint is {ckpt_path} (step {last_ckpt_step})" if last_ckpt_step
+                 else "no checkpoint was written yet")
+        return UserError(f"loss became {value} at step {step}; {where}. Lower schedule.lr, add warmup or "
+                         "raise spec.weight_decay")
+
+    t0 = time.perf_counter()
+    with _progress(progress) as bar:
+        task = bar.add_task("train", total=sched.steps, completed=start, info="") if bar is not None else None
+        for step in range(start, stop):
+            lr = lr_at(step, sched)
+            for group in opt.param_groups:
+                group["lr"] = lr
+            batch = run.source.batch(step, run.batch_size, run.gen)
+            anchor, positive, clean = make_views(batch.x, run.augment, spec.protocol, run.gen)
+            with autocast:
+                loss = ssl_loss(spec, model, run.target, anchor, positive, clean)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if mode == "l2":
+                add_l2_grad(run.decayed, gamma)
+            opt.step()
+            if mode == "decoupled":
+                decoupled_decay(run.decayed, gamma, lr)
+            if run.target is not None:
+                run.target.update(model)
+            window += loss.detach().float()
+            window_n += 1
+            done = step + 1
+            if done % check_every == 0 and not torch.isfinite(window):
+                raise fail(step if check_every == 1 else done, float(loss))
+            if done % sched.log_every == 0 or done == sched.steps:
+                last_loss = float(window) / window_n
+                if not np.isfinite(last_loss):
+                    raise fail(done, last_loss)
+                spec_ = run.spectrum()
+                line = {"step": done, "loss": last_loss, "lr": lr,
+                        "penalty": gamma * float(l2_penalty(run.decayed)),
+                        "effective_rank": effective_rank(spec_), "rank": trained_rank(spec_, run.data_scale),
+                        "spectrum": spec_.tolist()}
+                if metrics_path is not None:
+                    with open(metrics_path, "a") as f:
+                        f.write(json.dumps(line) + "\n")
+                window, window_n = torch.zeros((), device=run.device), 0
+                if bar is not None:
+                    bar.update(task, info=f"loss {last_loss:.4g}  erank {line['effective_rank']:.2f}")
+            if done % sched.checkpoint_every == 0 or done == sched.steps:
+                if window_n and not torch.isfinite(window):
+                    raise fail(done, float(loss))
+                checkpoint(done)
+            if bar is not None and (done % 10 == 0 or done == stop):
+                bar.update(task, completed=done)
+    wall = time.perf_counter() - t0
+    steps_run = max(0, stop - start)
+    if stop < sched.steps:  # interrupted on purpose: no final outputs
+        return TrainResult(stop, last_loss, (), 0.0, 0, None, None, steps_run * run.batch_size / max(wall, 1e-9),
+                           wall, config_hash, str(out) if out else None, model)
+    return _finish(run, out, last_loss, steps_run, wall, config_hash)
+
+
+def _finish(run: _Run, out: Path | None, last_loss: float, steps_run: int, wall: float,
+            config_hash: str) -> TrainResult:
+    config, spec_ = run.config, run.spectrum()
+    evalset = run.source.eval_set()
+    knn = probe = None
+    if evalset.y is not None:
+        bank = run.source.train_set()
+        n = min(config.eval.max_train, bank.x.shape[0])
+        ftr, fte = run.features(bank.x[:n]), run.features(evalset.x)
+        if config.eval.knn:
+            knn = knn_accuracy(ftr, bank.y[:n], fte, evalset.y, k=config.eval.knn_k)
+        if config.eval.linear_probe:
+            probe = linear_probe_accuracy(ftr, bank.y[:n], fte, evalset.y, seed=config.seed)
+    result = TrainResult(
+        steps=config.schedule.steps, final_loss=last_loss, spectrum=tuple(spec_.tolist()),
+        effective_rank=effective_rank(spec_), rank=trained_rank(spec_, run.data_scale), knn_accuracy=knn,
+        linear_probe_accuracy=probe, samples_per_s=steps_run * run.batch_size / max(wall, 1e-9), wall_s=wall,
+        config_hash=config_hash, out_dir=str(out) if out else None, model=run.model)
+    if out is not None:
+        atomic_save_npy(out / "embeddings.npy", run.features(evalset.x, embed=True).cpu().numpy())
+        if evalset.y is not None:
+            atomic_save_npy(out / "labels.npy", evalset.y.cpu().numpy())
+        atomic_write_json(out / "summary.json", {**result.to_json(), "config": config.model_dump(mode="json")})
+    return result
