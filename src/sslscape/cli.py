@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import sys
 
-import click
 import typer
+from typer.exceptions import TyperException
 
 from .errors import UserError
 
@@ -33,12 +33,12 @@ _register_all()
 def main(argv: list[str] | None = None) -> None:
     try:
         result = app(args=argv, standalone_mode=False, prog_name="sslscape")
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except typer.Abort:
         print("error: aborted", file=sys.stderr)
         sys.exit(130)
-    except click.ClickException as exc:
+    except TyperException as exc:  # usage errors: unknown option, missing argument, bad value
         print(f"error: {exc.format_message()}", file=sys.stderr)
         sys.exit(2)
     except UserError as exc:

@@ -26,7 +26,7 @@ from .metrics import (
     numerical_rank,
     rankme,
 )
-from .spectrum import moments, spectrum_from_moments
+from .spectrum import moments, spectra_from_moments
 
 COMPLETE_COLLAPSE_RTOL = 1e-6  # total variance / mean squared norm below this = one point (std 0.1 % of norm)
 
@@ -115,8 +115,7 @@ def diagnose(z: Any, views: Any = None, *, rtol: float | None = None,
     'dimensional collapse (4 of 8)'
     """
     m = moments(z)
-    centred = spectrum_from_moments(m, center=True)
-    raw = spectrum_from_moments(m, center=False)
+    centred, raw = spectra_from_moments(m, (True, False))
     lam = centred.eigenvalues
     tol = default_rtol(m.dim, m.compute_dtype) if rtol is None else float(rtol)
     rank = numerical_rank(lam, tol)

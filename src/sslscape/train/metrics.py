@@ -5,10 +5,12 @@
                     only); otherwise the sample covariance of the embeddings of a fixed clean batch.
     effective rank  exp(H(p)), p_i = λ_i / Σ_j λ_j (Roy & Vetterli 2007): 1 for one direction, d for an
                     isotropic embedding; smooth, so it shows collapse progressing during training.
-    trained rank    #{i : λ_i > rel_tol · max(λ_1, scale)}, rel_tol = 1e-3, scale = Tr C / D (the variance a unit
-                    gain map would give). Weight decay drives collapsed directions to zero exponentially, so after
-                    training they sit many decades below the survivors; the floor `scale` makes a complete
-                    collapse (all λ tiny) count as rank 0 instead of counting rounding noise.
+    trained rank    #{i : λ_i > rel_tol · λ_1}, rel_tol = 1e-3, and 0 when λ_1 < abs_tol · scale
+                    (abs_tol = 1e-8, scale = Tr C / D, the variance a unit-gain map gives). Weight decay drives
+                    collapsed directions to zero exponentially, so after training they sit many decades below
+                    the survivors; the absolute floor makes a complete collapse (all λ ≈ 0) rank 0 rather than
+                    a count of rounding noise. Relative, not absolute, above the floor: with cosine similarity
+                    the loss is scale-free and weight decay shrinks every surviving direction together.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import torch
 from torch import Tensor
 
 RANK_REL_TOL = 1e-3
+RANK_ABS_TOL = 1e-8
 
 
 def covariance_spectrum(z: Tensor) -> Tensor:
@@ -42,9 +45,12 @@ def effective_rank(spectrum: Tensor) -> float:
     return float(torch.exp(-(p * p.log()).sum()))
 
 
-def trained_rank(spectrum: Tensor, scale: float = 0.0, rel_tol: float = RANK_REL_TOL) -> int:
-    """Directions whose variance exceeds rel_tol × max(largest eigenvalue, scale)."""
+def trained_rank(spectrum: Tensor, scale: float = 0.0, rel_tol: float = RANK_REL_TOL,
+                 abs_tol: float = RANK_ABS_TOL) -> int:
+    """Directions whose variance exceeds rel_tol × the largest; 0 if the largest is below abs_tol × scale."""
     if spectrum.numel() == 0:
         return 0
-    ref = max(float(spectrum.max()), scale)
-    return int((spectrum > rel_tol * ref).sum()) if ref > 0 else 0
+    top = float(spectrum.max())
+    if not top > abs_tol * scale or top <= 0:
+        return 0
+    return int((spectrum > rel_tol * top).sum())
