@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import numpy as np
-from .errors import UserError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import UserError
 
 Objective = Literal["infonce", "spectral", "barlow", "vicreg", "simsiam", "byol"]
 Similarity = Literal["dot", "cosine", "euclidean"]

@@ -1,0 +1,37 @@
+"""Diagnostics for any embeddings: spectrum, numerical/effective rank, RankMe, LiDAR, α-ReQ, verdict, callbacks.
+
+    from sslscape.diagnose import diagnose
+    d = diagnose(z)            # z: (N, d) numpy array or torch tensor (CPU/GPU, float16/32/64)
+    print(d.verdict, d.reason) # 'healthy' | 'dimensional collapse (k of d)' | 'complete collapse'
+
+One module per concern: `spectrum` (streaming covariance eigenvalues), `metrics` (rank, effective rank, RankMe,
+α-ReQ, normalised std), `lidar`, `diagnosis` (verdict), `probe` (kNN / linear probe), `compare` (vs theory),
+`plot`, `callback` (training monitors), `io` + `command` (CLI).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .callback import EmbeddingMonitor, log_embedding_metrics
+from .compare import TheoryComparison, compare_to_theory, predict_from_spec
+from .diagnosis import Diagnosis, diagnose, verdict
+from .lidar import lidar
+from .metrics import alpha_req, default_rtol, effective_rank, normalized_std, numerical_rank, rankme
+from .probe import ProbeResult, probe_accuracies
+from .spectrum import EmbeddingError, Spectrum, covariance_spectrum
+
+__all__ = [
+    "Diagnosis", "EmbeddingError", "EmbeddingMonitor", "ProbeResult", "Spectrum", "TheoryComparison",
+    "alpha_req", "compare_to_theory", "covariance_spectrum", "default_rtol", "diagnose", "effective_rank",
+    "lidar", "log_embedding_metrics", "normalized_std", "numerical_rank", "predict_from_spec",
+    "probe_accuracies", "rankme", "verdict",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "EmbeddingMetricsCallback":  # needs Lightning; built on first access (see callback.py)
+        from . import callback
+
+        return callback.EmbeddingMetricsCallback
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -11,6 +11,7 @@ The `phase` field uses the theory's words ('complete' | 'dimensional' | 'none') 
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,7 +58,10 @@ class Diagnosis:
         """Singular values of the centred embeddings, σ_k = √(N λ_k)."""
         return np.sqrt(self.n * self.eigenvalues)
 
-    def to_json(self, spectrum: bool = True) -> dict[str, Any]:
+    def to_json(self, spectrum: bool = True) -> str:
+        return json.dumps(self.to_dict(spectrum))
+
+    def to_dict(self, spectrum: bool = True) -> dict[str, Any]:
         """A JSON-serialisable dict (no NaN: an undefined α is None)."""
         out: dict[str, Any] = {
             "n": self.n, "dim": self.dim, "rank": self.rank, "rank_rtol": self.rank_rtol,

@@ -98,4 +98,4 @@ def normalized_std_from_moments(m: Moments) -> float:
 
 def normalized_std(z: Any) -> float:
     """Per-dimension std of L2-normalised embeddings, averaged over dimensions (healthy ≈ 1/√d)."""
-    return normalized_std_from_moments(moments(z))
+    return normalized_std_from_moments(moments(z, scatter=False))

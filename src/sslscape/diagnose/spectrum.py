@@ -17,6 +17,7 @@ uses exactly this threshold (see `default_rtol`). float64 inputs are computed in
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -76,7 +77,10 @@ class Spectrum:
     def singular_values(self) -> np.ndarray:
         return np.sqrt(self.n * self.eigenvalues)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict())
+
+    def to_dict(self) -> dict[str, Any]:
         return {"n": self.n, "dim": self.dim, "centered": self.centered, "compute_dtype": self.compute_dtype,
                 "eigenvalues": [float(v) for v in self.eigenvalues]}
 
@@ -134,8 +138,9 @@ def _to_numpy64(x: Any) -> np.ndarray:
     return np.asarray(x, dtype=np.float64)
 
 
-def moments(z: Any, *, chunk_rows: int = CHUNK_ROWS, what: str = "embeddings") -> Moments:
-    """Stream the rows of `z` twice: (1) finiteness, mean, ‖x‖² and unit-vector sums; (2) centred scatter.
+def moments(z: Any, *, chunk_rows: int = CHUNK_ROWS, what: str = "embeddings", scatter: bool = True) -> Moments:
+    """Stream the rows of `z` twice: (1) finiteness, mean, ‖x‖² and unit-vector sums; (2) centred scatter
+    (skipped, leaving zeros, when `scatter` is False).
 
     Raises EmbeddingError (with `nonfinite_rows`) if any row holds NaN/Inf: such rows are neither dropped
     nor used, because a diverged sample usually means a diverged run.
@@ -175,16 +180,19 @@ def moments(z: Any, *, chunk_rows: int = CHUNK_ROWS, what: str = "embeddings") -
                              nonfinite_rows=bad)
 
     mean = col_sum / n
-    scatter = np.zeros((d, d))
+    scat = np.zeros((d, d))
+    if not scatter:
+        return Moments(n=n, dim=d, mean=mean, scatter=scat, sq_norm_mean=sq_norm_sum / n,
+                       unit_sum=unit_sum, unit_sq_sum=unit_sq_sum, compute_dtype=cdt)
     first = get(slice(0, 1))
     mu_c = xp.as_tensor(mean, dtype=first.dtype, device=first.device) if torch_mode else mean.astype(cdt)
     for s in _row_chunks(n, chunk_rows):
         c = get(s) - mu_c  # chunk-sized copy: exact centring without an N×d copy
-        scatter += _to_numpy64(c.T @ c)
+        scat += _to_numpy64(c.T @ c)
     # Σ(x−m)(x−m)ᵀ = Σ(x−μ)(x−μ)ᵀ + N(μ−m)(μ−m)ᵀ exactly, with m = μ rounded to the compute dtype.
     offset = mean - _to_numpy64(mu_c)
-    scatter -= n * np.outer(offset, offset)
-    return Moments(n=n, dim=d, mean=mean, scatter=scatter, sq_norm_mean=sq_norm_sum / n,
+    scat -= n * np.outer(offset, offset)
+    return Moments(n=n, dim=d, mean=mean, scatter=scat, sq_norm_mean=sq_norm_sum / n,
                    unit_sum=unit_sum, unit_sq_sum=unit_sq_sum, compute_dtype=cdt)
 
 

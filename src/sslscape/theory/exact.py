@@ -25,11 +25,13 @@ import torch
 
 from ..objectives import PREDICTIVE, byol_loss, simsiam_loss, view_loss
 from ..spec import Moments, Spec, load_samples
-from .solve import count_rank, embedding_spectrum
+from ._optim import deep_shapes, lbfgs_minimise, product
+from .solve import absolute_floor, count_rank, embedding_spectrum
 
 # Relative eigenvalue threshold of the rank of an exact (numerically optimised) solution; the same default as
 # the trainer's, since weight decay drives collapsed directions to zero only exponentially.
 EXACT_RTOL = 1e-3
+EXACT_ATOL = 1e4  # × solve.absolute_floor: an optimiser stops short of exact zeros, so a looser floor
 LARGE_N = 1024
 
 
@@ -81,7 +83,7 @@ def _pairs(spec: Spec, clean: torch.Tensor, v1: torch.Tensor, v2: torch.Tensor):
 
 
 def exact_solution(spec: Spec, moments: Moments, base_dir: Path | None = None, n_pairs: int = 4096,
-                   n_starts: int = 3, max_iter: int = 400) -> ExactSolution:
+                   n_starts: int = 3, max_iter: int = 150) -> ExactSolution:
     """Minimise the exact sample loss (see module docstring); deterministic for a given spec.seed."""
     torch_gen = torch.Generator().manual_seed(spec.seed)
     clean, v1, v2 = sample_views(spec, moments, n_pairs, spec.seed, base_dir)
@@ -95,63 +97,59 @@ def exact_solution(spec: Spec, moments: Moments, base_dir: Path | None = None, n
     if spec.objective in PREDICTIVE:
         return _integrate_predictive(spec, anchor, positive, d, n, data_cov, torch_gen)
 
-    hidden = max(d, dim)
-    shapes = [(d, dim)] if spec.depth == 1 else (
-        [(hidden, dim)] + [(hidden, hidden)] * (spec.depth - 2) + [(d, hidden)])
     top = float(np.sqrt(max(np.linalg.eigvalsh(moments.cov).max(), 1e-12)))
     best: tuple[float, np.ndarray] | None = None
     for start in range(n_starts):
         init = (0.5, 2.0, 1.0)[start % 3]
         factors = [(init * torch.randn(s, generator=torch_gen, dtype=torch.float64) / np.sqrt(s[1])
-                    / top ** (1 / spec.depth)).requires_grad_() for s in shapes]
+                    / top ** (1 / spec.depth)).requires_grad_() for s in deep_shapes(d, dim, spec.depth)]
         bias = torch.zeros(d, dtype=torch.float64, requires_grad=spec.bias)
-        params = factors + ([bias] if spec.bias else [])
-        opt = torch.optim.LBFGS(params, lr=1.0, max_iter=max_iter, tolerance_grad=1e-11,
-                                tolerance_change=1e-14, history_size=30, line_search_fn="strong_wolfe")
-
-        def total_loss() -> torch.Tensor:
-            w = _product(factors)
-            if scale_inv:
-                w = w * np.sqrt(d) / w.norm()
-            za, zp = anchor @ w.T + bias, positive @ w.T + bias
-            zn = None if negatives is None else negatives @ w.T + bias
-            loss = sum(view_loss(spec, za[sl], zp[sl], None if zn is None else zn[sl])
-                       for sl in _batches(n_batches, n)) / n_batches
-            if not scale_inv:
-                loss = loss + spec.weight_decay * sum((f * f).sum() for f in factors)
-            return loss
-
-        def closure() -> torch.Tensor:
-            opt.zero_grad()
-            loss = total_loss()
-            loss.backward()
-            return loss
-
-        opt.step(closure)
-        with torch.no_grad():
-            value = float(total_loss())
-            w = _product(factors)
-            if scale_inv:
-                w = w * np.sqrt(d) / w.norm()
-            w_hat = torch.cat([w, bias[:, None]], 1) if spec.bias else w
+        problem = _ExactProblem(spec, anchor, positive, negatives, factors, bias, n, n_batches, scale_inv)
+        value = lbfgs_minimise(factors + ([bias] if spec.bias else []), problem.loss, max_iter)
         if np.isfinite(value) and (best is None or value < best[0]):
-            best = (value, w_hat.detach().numpy().copy())
+            best = (value, problem.weights())
     assert best is not None, "every start of the exact solver diverged"
     weights = best[1]
     spec_ev = embedding_spectrum(weights, data_cov, d)
     p_bar = _positive_weight(spec, anchor, positive, negatives, weights, n) if spec.objective == "infonce" else None
-    return ExactSolution(weights, best[0], spec_ev, count_rank(spec_ev, EXACT_RTOL), p_bar, "exact_lbfgs")
+    rank = count_rank(spec_ev, EXACT_RTOL, EXACT_ATOL * absolute_floor(data_cov))
+    return ExactSolution(weights, best[0], spec_ev, rank, p_bar, "exact_lbfgs")
 
 
-def _batches(n_batches: int, n: int) -> list[slice]:
-    return [slice(i * n, (i + 1) * n) for i in range(n_batches)]
+@dataclass
+class _ExactProblem:
+    """The exact Monte-Carlo objective of one start: embeddings of the fixed sample through the current W."""
 
+    spec: Spec
+    anchor: torch.Tensor
+    positive: torch.Tensor
+    negatives: torch.Tensor | None
+    factors: list[torch.Tensor]
+    bias: torch.Tensor
+    batch: int
+    n_batches: int
+    scale_invariant: bool
 
-def _product(factors: list[torch.Tensor]) -> torch.Tensor:
-    w = factors[0]
-    for f in factors[1:]:
-        w = f @ w
-    return w
+    def product(self) -> torch.Tensor:
+        w = product(self.factors)
+        return w * np.sqrt(w.shape[0]) / w.norm() if self.scale_invariant else w
+
+    def loss(self) -> torch.Tensor:
+        w, b, n = self.product(), self.bias, self.batch
+        za, zp = self.anchor @ w.T + b, self.positive @ w.T + b
+        zn = None if self.negatives is None else self.negatives @ w.T + b
+        loss = sum(view_loss(self.spec, za[i * n:(i + 1) * n], zp[i * n:(i + 1) * n],
+                             None if zn is None else zn[i * n:(i + 1) * n])
+                   for i in range(self.n_batches)) / self.n_batches
+        if not self.scale_invariant:
+            loss = loss + self.spec.weight_decay * sum((f * f).sum() for f in self.factors)
+        return loss
+
+    def weights(self) -> np.ndarray:
+        with torch.no_grad():
+            w = self.product()
+            w_hat = torch.cat([w, self.bias[:, None]], 1) if self.spec.bias else w
+        return w_hat.detach().numpy().copy()
 
 
 def _positive_weight(spec: Spec, anchor, positive, negatives, weights: np.ndarray, n: int) -> float:
@@ -201,4 +199,5 @@ def _integrate_predictive(spec: Spec, anchor: torch.Tensor, positive: torch.Tens
     else:
         method = "dynamics"
     spec_ev = embedding_spectrum(weights, data_cov[:dim, :dim], d)
-    return ExactSolution(weights, float(loss), spec_ev, count_rank(spec_ev, EXACT_RTOL), None, method)
+    rank = count_rank(spec_ev, EXACT_RTOL, EXACT_ATOL * absolute_floor(data_cov))
+    return ExactSolution(weights, float(loss.detach()), spec_ev, rank, None, method)

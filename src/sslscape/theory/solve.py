@@ -21,12 +21,14 @@ the closed forms in `tests/theory/test_solve.py`, and the answer where no closed
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 
 import numpy as np
 import torch
 
 from ..errors import UserError
+from ._optim import deep_shapes, lbfgs_minimise, product
 from .landscape import Landscape, quartic_loss
 
 # Relative eigenvalue threshold for the rank of a *numerically* found minimiser (closed forms give exact zeros).
@@ -67,9 +69,15 @@ def embedding_spectrum(weights: np.ndarray, data_cov: np.ndarray, embed_dim: int
     return out
 
 
-def count_rank(spectrum: np.ndarray, rtol: float) -> int:
+def count_rank(spectrum: np.ndarray, rtol: float, atol: float = 0.0) -> int:
+    """#eigenvalues above rtol × the largest and above atol (a vanishing W has rank 0, not d)."""
     top = float(spectrum.max(initial=0.0))
-    return 0 if top <= 1e-300 else int(np.sum(spectrum > rtol * top))
+    return 0 if top <= max(atol, 1e-300) else int(np.sum(spectrum > max(rtol * top, atol)))
+
+
+def absolute_floor(data_cov: np.ndarray) -> float:
+    """Embedding variances below this (relative to the data's largest variance) count as zero."""
+    return 1e-12 * max(float(np.abs(data_cov).max()), 1e-300)
 
 
 def _eliminate_unpenalised(a_eff: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray,
@@ -168,7 +176,8 @@ def depth_closed_form_minimum(land: Landscape, b: np.ndarray, depth: int) -> Min
     weights = np.zeros((land.embed_dim, land.input_dim))
     weights[: order.size] = np.sqrt(p[order])[:, None] * e[:, order].T
     spec = embedding_spectrum(weights, land.data_cov, land.embed_dim)
-    return Minimum(weights, float(val[order].sum()), spec, count_rank(spec, 1e-12), "closed_form_depth")
+    return Minimum(weights, float(val[order].sum()), spec, count_rank(spec, 1e-12, absolute_floor(land.data_cov)),
+                   "closed_form_depth")
 
 
 def numerical_minimum(land: Landscape, depth: int = 1, n_starts: int = 8, seed: int = 0,
@@ -177,49 +186,29 @@ def numerical_minimum(land: Landscape, depth: int = 1, n_starts: int = 8, seed: 
     if not land.expandable:
         raise ValueError(f"no quartic landscape: {land.reason}")
     gen = torch.Generator().manual_seed(seed)
-    d, dim = land.embed_dim, land.input_dim
-    hidden = max(d, dim)
     scale = float(np.sqrt(max(np.abs(land.quadratic).max(), 1e-12)))
-    decay = torch.as_tensor(land.decay)
     best: tuple[float, np.ndarray] | None = None
     for start in range(n_starts):
         init = 0.5 if start % 2 == 0 else 2.0  # small and large starts: depth ≥ 2 has a local minimum at 0
-        shapes = [(d, dim)] if depth == 1 else [(hidden, dim)] + [(hidden, hidden)] * (depth - 2) + [(d, hidden)]
         factors = [(init * scale ** (1 / depth) * torch.randn(s, generator=gen, dtype=torch.float64)
-                    / np.sqrt(s[1])).requires_grad_() for s in shapes]
-        opt = torch.optim.LBFGS(factors, lr=1.0, max_iter=max_iter, tolerance_grad=1e-13,
-                                tolerance_change=1e-16, history_size=50, line_search_fn="strong_wolfe")
-
-        def closure() -> torch.Tensor:
-            opt.zero_grad()
-            w = factors[0]
-            for f in factors[1:]:
-                w = f @ w
-            loss = _deep_loss(land, factors, w, decay, depth)
-            loss.backward()
-            return loss
-
-        opt.step(closure)
-        with torch.no_grad():
-            w = factors[0]
-            for f in factors[1:]:
-                w = f @ w
-            value = float(_deep_loss(land, factors, w, decay, depth))
+                    / np.sqrt(s[1])).requires_grad_() for s in deep_shapes(land.embed_dim, land.input_dim, depth)]
+        value = lbfgs_minimise(factors, partial(_deep_loss, land, factors, depth), max_iter, 1e-13, 1e-16)
         if np.isfinite(value) and (best is None or value < best[0]):
-            best = (value, w.detach().numpy())
-    assert best is not None
+            best = (value, product(factors).detach().numpy())
+    if best is None or best[0] > 0.0:  # the collapsed point W = 0 (loss 0) is always a candidate
+        best = (0.0, np.zeros((land.embed_dim, land.input_dim)))
     spec = embedding_spectrum(best[1], land.data_cov, land.embed_dim)
-    return Minimum(best[1], best[0], spec, count_rank(spec, NUMERICAL_RTOL), "numerical")
+    return Minimum(best[1], best[0], spec, count_rank(spec, NUMERICAL_RTOL, absolute_floor(land.data_cov)),
+                   "numerical")
 
 
-def _deep_loss(land: Landscape, factors: list[torch.Tensor], w: torch.Tensor, decay: torch.Tensor,
-               depth: int) -> torch.Tensor:
+def _deep_loss(land: Landscape, factors: list[torch.Tensor], depth: int) -> torch.Tensor:
+    w = product(factors)
     if depth == 1:
         return quartic_loss(land, w)
     # the product carries the landscape; weight decay acts on every factor (bias not modelled for depth > 1)
-    no_decay = Landscape(**{**land.__dict__, "weight_decay": 0.0})
-    reg = sum((f * f).sum() for f in factors)
-    return quartic_loss(no_decay, w) + land.weight_decay * reg
+    no_decay = replace(land, weight_decay=0.0)
+    return quartic_loss(no_decay, w) + land.weight_decay * sum((f * f).sum() for f in factors)
 
 
 def minimum(land: Landscape, depth: int = 1, seed: int = 0) -> Minimum:

@@ -1,0 +1,20 @@
+"""Training engine: encoders, data, augmentations, the loop, checkpoints, evaluation and `compare`.
+
+    from sslscape.train import TrainConfig, parse_config, load_config, train, compare
+
+`train(config, out_dir)` trains with the exact sample losses of `sslscape.objectives` plus the theory's
+weight decay γ Σ‖W_l‖²; `compare(spec)` trains a spec's own linear model and sets the result against
+`sslscape.theory.predict`. Nothing here imports the theory except `compare`, lazily.
+"""
+
+from .compare import CompareResult, compare, compare_config, plot_compare, write_compare
+from .config import ConfigError, TrainConfig, load_config, parse_config, resolve_spec
+from .data import DataError, load_fashion_mnist
+from .evaluate import knn_accuracy, linear_probe_accuracy
+from .loop import TrainResult, build_model, ssl_loss, train
+from .metrics import covariance_spectrum, effective_rank, population_spectrum, trained_rank
+
+__all__ = ["CompareResult", "ConfigError", "DataError", "TrainConfig", "TrainResult", "build_model", "compare",
+           "compare_config", "covariance_spectrum", "effective_rank", "knn_accuracy", "linear_probe_accuracy",
+           "load_config", "load_fashion_mnist", "parse_config", "plot_compare", "population_spectrum",
+           "resolve_spec", "ssl_loss", "train", "trained_rank", "write_compare"]

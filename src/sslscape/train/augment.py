@@ -109,8 +109,9 @@ class Identity:
 Augment = NoiseAugment | ImageAugment | Identity
 
 
-def make_views(x: Tensor, augment: Augment, protocol: str, gen: torch.Generator) -> tuple[Tensor, Tensor, bool]:
-    """(anchor, positive, clean_negatives): with clean negatives the loss uses the clean anchors as negatives."""
+def make_views(x: Tensor, augment: Augment, protocol: str,
+               gen: torch.Generator) -> tuple[Tensor, Tensor, bool]:
+    """(anchor, positive, clean_negatives): clean negatives = the clean anchors."""
     if protocol == "clean_negatives":
         return x, augment(x, gen), True
     return augment(x, gen), augment(x, gen), False

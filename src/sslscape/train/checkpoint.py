@@ -1,9 +1,9 @@
 """Atomic files and checkpoints.
 
-Every file is written to a temporary file in the same folder, fsync'ed, then `os.replace`d over the target, so
-a crash leaves either the old or the new file, never half of one. A checkpoint holds everything the next step
-depends on — model, EMA target, optimiser state, the run's generator and the global RNG states, the step and the
-open metrics window — plus the config's trajectory hash, so that `resume` refuses a checkpoint from another
+Every file is written to a temporary file in the same folder, fsync'ed, then `os.replace`d over the target,
+so a crash leaves either the old or the new file, never half of one. A checkpoint holds everything the next
+step depends on — model, EMA target, optimiser state, the run's generator and the global RNG states, the step
+and the open metrics window — plus the config's trajectory hash, so that `resume` refuses a checkpoint from another
 config and otherwise continues bit-identically.
 """
 
@@ -83,11 +83,13 @@ def load_checkpoint(path: Path, config_hash: str) -> dict[str, Any]:
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as exc:
-        raise UserError(f"cannot read checkpoint {str(path)!r} ({type(exc).__name__}); delete it to start over")
+        raise UserError(f"cannot read checkpoint {str(path)!r} ({type(exc).__name__}); "
+                        "delete it to start over") from exc
     if not isinstance(ckpt, dict) or ckpt.get("version") != FORMAT_VERSION:
-        raise UserError(f"{str(path)!r} is not an sslscape checkpoint (format {FORMAT_VERSION}); delete it or "
-                        "use another --out")
+        raise UserError(f"{str(path)!r} is not an sslscape checkpoint (format {FORMAT_VERSION}); "
+                        "delete it or use another --out")
     if ckpt.get("config_hash") != config_hash:
-        raise UserError(f"checkpoint {str(path)!r} was written by a different config (hash {ckpt.get('config_hash')}"
-                        f" ≠ {config_hash}); resume with the original config or use another --out")
+        raise UserError(f"checkpoint {str(path)!r} was written by a different config (hash "
+                        f"{ckpt.get('config_hash')} ≠ {config_hash}); resume with the original config or use "
+                        "another --out")
     return ckpt

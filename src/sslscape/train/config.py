@@ -3,8 +3,8 @@
     spec       the SSL problem (inline mapping or path to a spec file): objective, τ, γ, d, depth, bias, ...
     model      encoder kind and widths (kind 'auto' = linear / deep linear from spec.depth)
     optimizer  sgd | adam | adamw | lars, and whether γ is explicit L2 (+γ Σ‖W_l‖², the theory's) or decoupled
-    data       where x comes from (the spec's Gaussian, a class mixture, Fashion-MNIST, digits, a file, a folder)
-               and how views are made (additive noise from the spec, or image augmentations)
+    data       where x comes from (the spec's Gaussian, a class mixture, Fashion-MNIST, digits, a file, a
+               folder) and how views are made (additive noise from the spec, or image augmentations)
     schedule   steps, batch size, lr, warmup, cosine/constant, logging and checkpoint cadence
     seed, device
 
@@ -119,7 +119,8 @@ class TrainConfig(_Strict):
     def _placeholder_data(cls, raw: object) -> object:
         # A dataset run does not use the spec's Gaussian; let users leave out the spec's required `data`.
         if isinstance(raw, dict) and isinstance(raw.get("spec"), dict) and "data" not in raw["spec"]:
-            source = (raw.get("data") or {}).get("source", "spec") if isinstance(raw.get("data"), dict) else "spec"
+            data = raw.get("data")
+            source = data.get("source", "spec") if isinstance(data, dict) else "spec"
             if source not in SYNTHETIC:
                 raw = {**raw, "spec": {**raw["spec"], "data": {"cov": [1.0]}}}
         return raw
@@ -128,8 +129,8 @@ class TrainConfig(_Strict):
         return self.schedule.batch_size or spec.batch_size or 1024
 
     def trajectory_hash(self) -> str:
-        """Hash of every field that changes the trajectory (not logging/checkpoint cadence or device): stored in
-        checkpoints so that resuming with a different config is refused."""
+        """Hash of every field that changes the trajectory (not logging/checkpoint cadence, device or eval):
+        stored in checkpoints so that resuming with a different config is refused."""
         raw = self.model_dump(mode="json")
         raw["schedule"].pop("log_every")
         raw["schedule"].pop("checkpoint_every")
@@ -162,7 +163,7 @@ def parse_config(raw: object) -> TrainConfig:
 
 
 def load_config(path: str | Path) -> tuple[TrainConfig, Path]:
-    """Read a YAML/JSON training config; returns it and its folder (relative paths are resolved against it)."""
+    """Read a YAML/JSON training config; returns it and its folder (relative paths resolve against it)."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file {str(path)!r} does not exist")
@@ -174,7 +175,8 @@ def load_config(path: str | Path) -> tuple[TrainConfig, Path]:
         else:
             raw = json.loads(path.read_text())
     except Exception as exc:
-        raise ConfigError(f"config file {path.name!r} is not valid YAML/JSON ({exc}); fix the syntax") from exc
+        raise ConfigError(f"config file {path.name!r} is not valid YAML/JSON ({exc}); fix the syntax") \
+            from exc
     return parse_config(raw), path.parent
 
 

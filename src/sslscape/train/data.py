@@ -5,10 +5,10 @@ Every source lives on the training device and hands out batches as tensors — n
     GaussianSource   x = L ξ + μ,  ξ ~ N(0, I),  L Lᵀ = C  (eigen-factor, so singular C is fine)
     MixtureSource    class k ~ Categorical(w);  x = μ_k + L ξ   (imbalance studies: unequal w)
     ArraySource      a stored (n, ...) array: an epoch is a seeded permutation, batch b of epoch e is a pure
-                     function of (seed, step), so a resumed run sees exactly the batches the uninterrupted one saw
+                     function of (seed, step), so a resumed run sees the batches the uninterrupted one saw
 
-Synthetic batches are drawn on the device from the run's generator (`torch.randn(n, D) @ L.T + μ`), which keeps
-the inner loop a handful of kernels. Image arrays are stored as uint8 where possible and scaled to [0, 1] per
+Synthetic batches are drawn on the device from the run's generator (`torch.randn(n, D) @ L.T + μ`), which
+keeps the inner loop a handful of kernels. Image arrays are stored as uint8 where possible and scaled to [0, 1] per
 batch (4× less memory than float32 for Fashion-MNIST).
 """
 
@@ -82,13 +82,15 @@ class MixtureSource(GaussianSource):
     def __init__(self, moments: Moments, device: torch.device, eval_size: int, seed: int,
                  class_means: np.ndarray, class_weights: np.ndarray) -> None:
         if class_means.ndim != 2 or class_means.shape[1] != moments.dim:
-            raise DataError(f"data.class_means must be a list of {moments.dim}-vectors (the spec's dimension); "
+            raise DataError(f"data.class_means must be a list of {moments.dim}-vectors (the spec's "
+                            "dimension); "
                             f"got shape {class_means.shape}")
         if class_weights.shape != (class_means.shape[0],) or class_weights.sum() <= 0:
-            raise DataError(f"data.class_weights needs {class_means.shape[0]} non-negative numbers (one per class) "
-                            "with a positive sum")
+            raise DataError(f"data.class_weights needs {class_means.shape[0]} non-negative numbers (one per "
+                            "class) with a positive sum")
         self.class_means = torch.as_tensor(class_means, dtype=torch.float32, device=device)
-        self.weights = torch.as_tensor(class_weights / class_weights.sum(), dtype=torch.float32, device=device)
+        w = class_weights / class_weights.sum()
+        self.weights = torch.as_tensor(w, dtype=torch.float32, device=device)
         super().__init__(moments, device, eval_size, seed)
         gen = torch.Generator(device=device).manual_seed(seed + 104729)
         self._train = self._draw(max(eval_size, 4096), gen)  # labelled bank for kNN / probes
@@ -103,7 +105,7 @@ class MixtureSource(GaussianSource):
 
 
 class ArraySource:
-    """A stored dataset (train split for SSL, test split for evaluation), batches by seeded epoch permutations."""
+    """A stored dataset (train split for SSL, test split for evaluation); batches by seeded permutations."""
 
     def __init__(self, train_x: Tensor, train_y: Tensor | None, test_x: Tensor, test_y: Tensor | None,
                  device: torch.device, seed: int, eval_size: int) -> None:
@@ -111,8 +113,8 @@ class ArraySource:
             raise DataError(f"the dataset has {train_x.shape[0]} examples; SSL needs at least 2")
         self.scale = 1.0 / 255.0 if train_x.dtype == torch.uint8 else 1.0
         self.x, self.y = train_x.to(device), None if train_y is None else train_y.to(device)
-        self.test_x, self.test_y = test_x[:eval_size].to(device), None if test_y is None else test_y[:eval_size].to(
-            device)
+        self.test_x = test_x[:eval_size].to(device)
+        self.test_y = None if test_y is None else test_y[:eval_size].to(device)
         self.shape = tuple(train_x.shape[1:])
         self.is_image = len(self.shape) == 3
         self.dim = int(np.prod(self.shape))
@@ -124,7 +126,8 @@ class ArraySource:
 
     def batch(self, step: int, n: int, gen: torch.Generator) -> Batch:
         if n > self.x.shape[0]:
-            raise DataError(f"batch size {n} exceeds the dataset size {self.x.shape[0]}; lower schedule.batch_size")
+            raise DataError(f"batch size {n} exceeds the dataset size {self.x.shape[0]}; "
+                            "lower schedule.batch_size")
         per_epoch = self.x.shape[0] // n  # drop the last partial batch, as SimCLR does
         epoch, b = divmod(step, per_epoch)
         if epoch != self._epoch:  # the permutation depends on (seed, epoch) only: resume-safe without state
@@ -140,7 +143,7 @@ class ArraySource:
         return Batch(self._float(self.x), self.y)
 
 
-# ---- readers ----------------------------------------------------------------------------------------------------
+# ---- readers --------------------------------------------------------------------------------------------
 
 def read_idx(path: Path) -> np.ndarray:
     """The idx format: 2 zero bytes, dtype code (0x08 = uint8), ndim; big-endian uint32 dims; raw data."""
@@ -268,7 +271,8 @@ def build_source(data: DataConfig, moments: Moments, device: torch.device, seed:
         else:
             k = len(weights)
             if k > moments.dim:
-                raise DataError(f"{k} classes need class_means when the spec has only {moments.dim} dimensions")
+                raise DataError(f"{k} classes need data.class_means: the spec has only {moments.dim} "
+                                "dimensions")
             means = data.class_separation * np.eye(k, moments.dim)
         return MixtureSource(moments, device, data.eval_size, seed, means, weights)
     if data.source == "fashion_mnist":
@@ -291,7 +295,8 @@ def build_source(data: DataConfig, moments: Moments, device: torch.device, seed:
         tx, ty, vx, vy = _split(x, y, seed)
     elif data.source == "folder":
         if data.path is None:
-            raise DataError("data.source 'folder' needs data.path (a folder of images, one sub-folder per class)")
+            raise DataError("data.source 'folder' needs data.path (a folder of images, one sub-folder per "
+                            "class)")
         x, y = load_image_folder(resolve(data.path), data.image_size)
         tx, ty, vx, vy = _split(x, y, seed)
     else:  # pragma: no cover - pydantic restricts the choices

@@ -2,17 +2,18 @@
 
 One step (all on the device, no DataLoader):
 
-    x            ← source.batch(step)                       (Gaussian: randn @ Lᵀ + μ from the run's generator)
+    x            ← source.batch(step)                  (Gaussian: randn @ Lᵀ + μ from the run's generator)
     anchor, pos  ← make_views(x, augment, spec.protocol)
-    loss         = view_loss(spec, f(anchor), f(pos), f(anchor) if clean negatives)     (InfoNCE, spectral, ...)
+    loss         = view_loss(spec, f(anchor), f(pos), f(anchor) if clean negatives)  (InfoNCE, spectral, ...)
                  | simsiam_loss(h(f(a)), h(f(p)), f(a), f(p)) | byol_loss(.., target(a), target(p))
-    grad        += 2γ W_l                                   (explicit L2; or decoupled shrink after the step)
+    grad        += 2γ W_l                              (explicit L2; or decoupled shrink after the step)
     optimiser step at lr(step); EMA target update (BYOL)
 
-Every `log_every` steps a JSON line goes to metrics.jsonl (mean loss of the window, lr, L2 penalty, spectrum,
-effective rank, rank); every `checkpoint_every` steps an atomic checkpoint. `train(..., resume=True)` continues
-from the checkpoint and ends bit-identically where an uninterrupted run ends (tests/train/test_loop.py). A loss
-that becomes NaN/Inf stops the run with a UserError naming the step and the last finite checkpoint.
+Every `log_every` steps a JSON line goes to metrics.jsonl (mean loss of the window, lr, L2 penalty,
+spectrum, effective rank, rank); every `checkpoint_every` steps an atomic checkpoint. `train(..., resume=True)`
+continues from the checkpoint and ends bit-identically where an uninterrupted run ends
+(tests/train/test_loop.py). A loss that becomes NaN/Inf stops the run with a UserError naming the step and
+the last finite checkpoint.
 On CUDA the forward pass runs under bf16 autocast; on CPU everything is fp32 and deterministic for a seed.
 """
 
@@ -96,7 +97,7 @@ def resolve_device(name: str) -> torch.device:
 
 def build_model(config: TrainConfig, spec: Spec, source: GaussianSource | ArraySource,
                 generator: torch.Generator) -> SSLModel:
-    """Encoder from the spec (depth, bias, embed_dim; None → input dim for linear models) and the model config."""
+    """Encoder from the spec (depth, bias, embed_dim; None → input dim for linear models) and model config."""
     m = config.model
     kind = m.kind if m.kind != "auto" else ("linear" if spec.depth == 1 else "deep_linear")
     in_dim = source.dim
@@ -132,11 +133,12 @@ def build_augment(config: TrainConfig, spec: Spec, source: GaussianSource | Arra
         return Identity()
     if kind == "image":
         if not source.is_image:
-            raise UserError("data.augment 'image' needs image data; use 'noise' (the spec's noise_cov) for vectors")
+            raise UserError("data.augment 'image' needs image data; use 'noise' (the spec's noise_cov) for "
+                            "vectors")
         return ImageAugment(config.data.image)
     if noise_cov.shape[0] != source.dim:
-        raise UserError(f"the spec's augmentation.noise_cov is {noise_cov.shape[0]}-dimensional but the data is "
-                        f"{source.dim}-dimensional; give {source.dim} entries or set data.augment: none")
+        raise UserError(f"the spec's augmentation.noise_cov is {noise_cov.shape[0]}-dimensional but the data "
+                        f"is {source.dim}-dimensional; give {source.dim} entries or set data.augment: none")
     if not np.any(noise_cov):
         return NoiseAugment(None)
     factor = torch.as_tensor(psd_factor(noise_cov), dtype=torch.float32, device=device)
@@ -219,12 +221,12 @@ def _progress(enabled: bool):
         return contextlib.nullcontext(None)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    return Progress(TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
-                    TimeRemainingColumn(), transient=True)
+    return Progress(TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("{task.fields[info]}"), TimeRemainingColumn(), transient=True)
 
 
 def _truncate_metrics(path: Path, step: int) -> None:
-    """Drop metric lines after `step` (written before an interruption) so a resumed file equals a fresh one."""
+    """Drop metric lines after `step` (written before an interruption): a resumed file equals a fresh one."""
     if not path.is_file():
         return
     keep = [ln for ln in path.read_text().splitlines() if ln.strip() and json.loads(ln)["step"] <= step]
@@ -235,7 +237,7 @@ def _truncate_metrics(path: Path, step: int) -> None:
 
 def train(config: TrainConfig, out_dir: str | Path | None = None, *, resume: bool = False,
           base_dir: Path | None = None, stop_after: int | None = None, progress: bool = True) -> TrainResult:
-    """Train the config's model; write checkpoints, metrics.jsonl, embeddings.npy and summary.json to `out_dir`.
+    """Train the config's model; write checkpoint.pt, metrics.jsonl, embeddings.npy, summary.json to out_dir.
 
     `resume=True` continues from out_dir/checkpoint.pt (refused if written by another config). `stop_after`
     ends the loop after that many total steps without the final outputs, as an interruption would.
@@ -342,8 +344,9 @@ def train(config: TrainConfig, out_dir: str | Path | None = None, *, resume: boo
     wall = time.perf_counter() - t0
     steps_run = max(0, stop - start)
     if stop < sched.steps:  # interrupted on purpose: no final outputs
-        return TrainResult(stop, last_loss, (), 0.0, 0, None, None, steps_run * run.batch_size / max(wall, 1e-9),
-                           wall, config_hash, str(out) if out else None, model)
+        rate = steps_run * run.batch_size / max(wall, 1e-9)
+        return TrainResult(stop, last_loss, (), 0.0, 0, None, None, rate, wall, config_hash,
+                           str(out) if out else None, model)
     return _finish(run, out, last_loss, steps_run, wall, config_hash)
 
 
@@ -369,5 +372,6 @@ def _finish(run: _Run, out: Path | None, last_loss: float, steps_run: int, wall:
         atomic_save_npy(out / "embeddings.npy", run.features(evalset.x, embed=True).cpu().numpy())
         if evalset.y is not None:
             atomic_save_npy(out / "labels.npy", evalset.y.cpu().numpy())
-        atomic_write_json(out / "summary.json", {**result.to_json(), "config": config.model_dump(mode="json")})
+        summary = {**result.to_json(), "config": config.model_dump(mode="json")}
+        atomic_write_json(out / "summary.json", summary)
     return result

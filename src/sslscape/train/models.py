@@ -5,9 +5,9 @@ The theory's encoders (DESIGN.md §1):
     linear        z = W x + b,              W ∈ R^{d×D}, b optional
     deep linear   z = W_L ⋯ W_1 x + b,      W_1 ∈ R^{h×D}, W_l ∈ R^{h×h}, W_L ∈ R^{d×h}
 
-and the practitioner's: an MLP backbone (Linear-BN-ReLU blocks) and ResNet-18 with the CIFAR stem (3×3 conv,
-stride 1, no max-pool), each followed by a projector head. SimSiam/BYOL add a linear predictor; BYOL's target is
-an exponential moving average (EMA) of the online encoder.
+and the practitioner's: an MLP backbone (Linear-BN-ReLU blocks) and ResNet-18 with the CIFAR stem (3×3
+conv, stride 1, no max-pool), each followed by a projector head. SimSiam/BYOL add a linear predictor; BYOL's
+target is an exponential moving average (EMA) of the online encoder.
 
 `SSLModel.embed(x)` is the embedding the loss sees; `SSLModel.represent(x)` the backbone feature used by
 downstream probes (equal to the embedding for the linear models, which have no projector).
@@ -57,8 +57,8 @@ class DeepLinearEncoder(nn.Module):
         dims = [in_dim] + [width] * (depth - 1) + [out_dim]
         per_layer = init_scale ** (1.0 / depth)
         self.weights = nn.ParameterList(
-            nn.Parameter(torch.randn(dims[i + 1], dims[i], generator=generator) * per_layer / math.sqrt(dims[i]))
-            for i in range(depth))
+            nn.Parameter(torch.randn(o, i, generator=generator) * per_layer / math.sqrt(i))
+            for i, o in zip(dims[:-1], dims[1:], strict=True))
         self.bias = nn.Parameter(torch.zeros(out_dim)) if bias else None
 
     def forward(self, x: Tensor) -> Tensor:

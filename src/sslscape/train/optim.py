@@ -29,7 +29,8 @@ class LARS(torch.optim.Optimizer):
         Δ = lr · η ‖w‖ / ‖g‖ · g     for weight matrices/kernels;  plain SGD for biases and norm parameters
     """
 
-    def __init__(self, params: Iterable[Tensor], lr: float, momentum: float = 0.9, eta: float = 0.001) -> None:
+    def __init__(self, params: Iterable[Tensor], lr: float, momentum: float = 0.9,
+                 eta: float = 0.001) -> None:
         super().__init__(params, dict(lr=lr, momentum=momentum, eta=eta))
 
     @torch.no_grad()
