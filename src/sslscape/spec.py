@@ -137,7 +137,7 @@ class Spec(_Strict):
             for p in parents:
                 node = node.setdefault(p, {})
             node[leaf] = value
-        return Spec.model_validate(raw)
+        return parse_spec(raw)
 
 
 @dataclass(frozen=True)

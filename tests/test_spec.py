@@ -1,0 +1,118 @@
+"""The spec validates at the edge: every bad input is a one-line SpecError naming the field and the fix."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sslscape.spec import SpecError, load_spec, parse_spec
+
+BASE = {"objective": "infonce", "data": {"cov": [3.0, 2.0, 1.0]}}
+
+
+def test_defaults_and_vector_covariance() -> None:
+    spec = parse_spec(BASE)
+    m = spec.moments()
+    assert spec.temperature == 1.0 and spec.weight_decay == 0.0 and spec.batch_size is None
+    assert np.allclose(m.cov, np.diag([3.0, 2.0, 1.0])) and np.allclose(m.noise_cov, 0) and np.allclose(m.mean, 0)
+
+
+def test_noise_scale_multiplies_noise_cov() -> None:
+    spec = parse_spec({**BASE, "augmentation": {"noise_cov": [1, 2, 3], "noise_scale": 0.5}})
+    assert np.allclose(spec.moments().noise_cov, np.diag([0.5, 1.0, 1.5]))
+
+
+@pytest.mark.parametrize("raw, field", [
+    ({**BASE, "objective": "simclr"}, "objective"),
+    ({**BASE, "temperature": -1}, "temperature"),
+    ({**BASE, "weight_decay": -0.1}, "weight_decay"),
+    ({**BASE, "colour": 1}, "colour"),
+    ({**BASE, "augmentation": {"noise_cov": [1, 1], "nosie_scale": 1}}, "nosie_scale"),
+    ({"objective": "infonce"}, "data"),
+    ({**BASE, "data": {}}, "data"),
+])
+def test_invalid_fields_are_named(raw: dict, field: str) -> None:
+    with pytest.raises(SpecError) as err:
+        parse_spec(raw)
+    assert field in str(err.value) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("data, noise, needle", [
+    ({"cov": [[1, 2], [2, 1]]}, None, "positive semi-definite"),
+    ({"cov": [[1, 0.5], [0.1, 1]]}, None, "symmetric"),
+    ({"cov": [[1, 0, 0], [0, 1, 0]]}, None, "square"),
+    ({"cov": [1, 2], "mean": [0, 0, 0]}, None, "data.mean"),
+    ({"cov": [1, 2]}, [1, 2, 3], "noise_cov"),
+    ({"cov": [1, 2]}, [-1, 2], "positive semi-definite"),
+])
+def test_bad_matrices(data: dict, noise: list | None, needle: str) -> None:
+    raw = {"objective": "spectral", "data": data}
+    if noise is not None:
+        raw["augmentation"] = {"noise_cov": noise}
+    with pytest.raises(SpecError, match=needle):
+        parse_spec(raw).moments()
+
+
+def test_samples_file_estimates_moments(tmp_path) -> None:
+    x = np.random.default_rng(0).normal(size=(5000, 3)) * [2.0, 1.0, 0.5] + [1.0, 0.0, -1.0]
+    for name, save in (("x.npy", lambda p: np.save(p, x)), ("x.pt", lambda p: torch.save(torch.tensor(x), p)),
+                       ("x.npz", lambda p: np.savez(p, x=x))):
+        save(tmp_path / name)
+        (tmp_path / "spec.json").write_text(json.dumps({"objective": "spectral", "data": {"samples": name}}))
+        spec, base = load_spec(tmp_path / "spec.json")
+        m = spec.moments(base)
+        assert np.allclose(np.diag(m.cov), [4.0, 1.0, 0.25], rtol=0.08)
+        assert np.allclose(m.mean, [1.0, 0.0, -1.0], atol=0.08)
+
+
+@pytest.mark.parametrize("content, needle", [
+    (b"not an array", "cannot read"),
+    (None, "does not exist"),
+])
+def test_unreadable_sample_file(tmp_path, content: bytes | None, needle: str) -> None:
+    if content is not None:
+        (tmp_path / "bad.npy").write_bytes(content)
+    spec = parse_spec({"objective": "spectral", "data": {"samples": str(tmp_path / "bad.npy")}})
+    with pytest.raises(SpecError, match=needle):
+        spec.moments()
+
+
+def test_sample_file_shape_and_nan(tmp_path) -> None:
+    np.save(tmp_path / "one_d.npy", np.ones(5))
+    x = np.ones((4, 2))
+    x[1, 0] = np.nan
+    np.save(tmp_path / "nan.npy", x)
+    with pytest.raises(SpecError, match="shape"):
+        parse_spec({"objective": "spectral", "data": {"samples": str(tmp_path / "one_d.npy")}}).moments()
+    with pytest.raises(SpecError, match="1 rows with NaN"):
+        parse_spec({"objective": "spectral", "data": {"samples": str(tmp_path / "nan.npy")}}).moments()
+
+
+def test_yaml_and_malformed_files(tmp_path) -> None:
+    (tmp_path / "s.yaml").write_text("objective: spectral\ndata:\n  cov: [1, 2]\n")
+    assert load_spec(tmp_path / "s.yaml")[0].objective == "spectral"
+    (tmp_path / "bad.json").write_text("{objective: ")
+    with pytest.raises(SpecError, match="not valid JSON"):
+        load_spec(tmp_path / "bad.json")
+    (tmp_path / "list.json").write_text("[1, 2]")
+    with pytest.raises(SpecError, match="object"):
+        load_spec(tmp_path / "list.json")
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.floats(0.0, 10.0), min_size=1, max_size=6))
+def test_any_nonnegative_vector_is_a_valid_covariance(values: list[float]) -> None:
+    m = parse_spec({"objective": "spectral", "data": {"cov": values}}).moments()
+    assert m.cov.shape == (len(values), len(values))
+
+
+def test_with_updates_revalidates() -> None:
+    spec = parse_spec(BASE)
+    assert spec.with_updates(**{"augmentation.noise_scale": 2.0}).augmentation.noise_scale == 2.0
+    with pytest.raises(SpecError, match="temperature"):
+        spec.with_updates(temperature=0.0)
