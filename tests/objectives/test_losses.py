@@ -155,3 +155,15 @@ def test_infonce_properties(n: int, d: int, tau: float) -> None:
     base = infonce_loss(a, p, temperature=tau)
     assert float(base) >= 0
     assert float(infonce_loss(a @ q, p @ q, temperature=tau)) == pytest.approx(float(base), rel=1e-9, abs=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["dot", "cosine", "euclidean"])
+def test_stacked_batches_equal_mean_of_batches(kind: str) -> None:
+    g = torch.Generator().manual_seed(6)
+    a, p, neg = (torch.randn(3, 5, 4, generator=g) for _ in range(3))
+    stacked = infonce_loss(a, p, neg, temperature=0.3, similarity=kind, symmetric=True)
+    looped = sum(infonce_loss(a[i], p[i], neg[i], temperature=0.3, similarity=kind, symmetric=True)
+                 for i in range(3)) / 3
+    assert float(stacked) == pytest.approx(float(looped), rel=1e-12)
+    assert float(spectral_loss(a, p, neg)) == pytest.approx(
+        float(sum(spectral_loss(a[i], p[i], neg[i]) for i in range(3)) / 3), rel=1e-12)

@@ -21,8 +21,8 @@ BN_EPS = 1e-5
 
 
 def batch_standardize(z: Tensor, eps: float = BN_EPS) -> Tensor:
-    """Per-dimension standardisation over the batch (biased variance), as `F.batch_norm` without affine."""
-    return (z - z.mean(0)) / torch.sqrt(z.var(0, unbiased=False) + eps)
+    """Per-dimension standardisation over the batch axis (−2; biased variance), as `F.batch_norm` without affine."""
+    return (z - z.mean(-2, keepdim=True)) / torch.sqrt(z.var(-2, unbiased=False, keepdim=True) + eps)
 
 
 def barlow_loss(anchor: Tensor, positive: Tensor, *, lambda_offdiag: float = 0.005,

@@ -5,7 +5,8 @@
 `anchor` z (n, d), `positive` z' (n, d), `negatives` (n, d) or None (then c = z', the `augmented_negatives`
 protocol; the `clean_negatives` protocol passes un-augmented embeddings as anchor and negatives).
 Similarity s is `dot`, `cosine` or `euclidean` (−‖u − v‖²/2). `symmetric=True` averages the loss over rows and
-columns of the logit matrix (both directions, as CLIP does).
+columns of the logit matrix (both directions, as CLIP does). Inputs may be stacked as (n_batches, n, d): the
+result is the mean over the independent batches (one kernel launch instead of a Python loop).
 
     >>> z1, z2 = torch.randn(256, 8), torch.randn(256, 8)
     >>> infonce_loss(z1, z2, temperature=0.5)
@@ -26,10 +27,11 @@ def infonce_loss(anchor: Tensor, positive: Tensor, negatives: Tensor | None = No
                  similarity: str = "dot", symmetric: bool = False) -> Tensor:
     if not temperature > 0:
         raise ValueError(f"temperature must be > 0, got {temperature}")
-    check_pair(anchor, positive, negatives)
-    logits = logits_with_positive(anchor, positive, negatives, similarity) / temperature  # (n, n)
-    target = torch.arange(anchor.shape[0], device=anchor.device)
-    loss = F.cross_entropy(logits, target)
+    check_pair(anchor, positive, negatives, stacked=True)
+    logits = logits_with_positive(anchor, positive, negatives, similarity) / temperature  # (…, n, n)
+    n = logits.shape[-1]
+    target = torch.arange(n, device=anchor.device).repeat(logits.numel() // (n * n))  # row i's positive is i
+    loss = F.cross_entropy(logits.reshape(-1, n), target)
     if symmetric:
-        loss = 0.5 * (loss + F.cross_entropy(logits.T, target))
+        loss = 0.5 * (loss + F.cross_entropy(logits.mT.reshape(-1, n), target))
     return loss

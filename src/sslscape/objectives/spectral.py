@@ -5,6 +5,8 @@
 Its population loss is exactly quartic in a linear encoder: −2 Tr[W E(x x'ᵀ) Wᵀ] + Tr[W Σ_a Wᵀ W Σ_c Wᵀ]
 (Σ_a, Σ_c: second-moment matrices of anchor and negatives), which `sslscape.theory` uses.
 
+Inputs may be stacked as (n_batches, n, d): the result is the mean over the independent batches.
+
     >>> spectral_loss(torch.randn(128, 4), torch.randn(128, 4))
 """
 
@@ -16,9 +18,9 @@ from ._similarity import candidates, check_pair
 
 
 def spectral_loss(anchor: Tensor, positive: Tensor, negatives: Tensor | None = None) -> Tensor:
-    check_pair(anchor, positive, negatives)
-    n = anchor.shape[0]
+    check_pair(anchor, positive, negatives, stacked=True)
+    n = anchor.shape[-2]
     align = (anchor * positive).sum(-1).mean()
-    gram = anchor @ candidates(positive, negatives).T  # (n, n); diagonal is excluded below
-    off = (gram.pow(2).sum() - gram.diagonal().pow(2).sum()) / (n * (n - 1))
-    return -2.0 * align + off
+    gram = anchor @ candidates(positive, negatives).mT  # (…, n, n); the diagonal is excluded below
+    off = (gram.pow(2).sum((-2, -1)) - gram.diagonal(dim1=-2, dim2=-1).pow(2).sum(-1)) / (n * (n - 1))
+    return -2.0 * align + off.mean()

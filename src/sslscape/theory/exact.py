@@ -33,6 +33,7 @@ from .solve import absolute_floor, count_rank, embedding_spectrum
 EXACT_RTOL = 1e-3
 EXACT_ATOL = 1e4  # × solve.absolute_floor: an optimiser stops short of exact zeros, so a looser floor
 LARGE_N = 1024
+STACKABLE = ("infonce", "spectral")  # objectives whose losses accept stacked (n_batches, n, d) inputs
 
 
 @dataclass(frozen=True)
@@ -138,9 +139,14 @@ class _ExactProblem:
         w, b, n = self.product(), self.bias, self.batch
         za, zp = self.anchor @ w.T + b, self.positive @ w.T + b
         zn = None if self.negatives is None else self.negatives @ w.T + b
-        loss = sum(view_loss(self.spec, za[i * n:(i + 1) * n], zp[i * n:(i + 1) * n],
-                             None if zn is None else zn[i * n:(i + 1) * n])
-                   for i in range(self.n_batches)) / self.n_batches
+        if self.spec.objective in STACKABLE:  # all batches in one call: (n_batches, n, d)
+            used = self.n_batches * n
+            stack = lambda z: None if z is None else z[:used].reshape(self.n_batches, n, -1)  # noqa: E731
+            loss = view_loss(self.spec, stack(za), stack(zp), stack(zn))
+        else:
+            loss = sum(view_loss(self.spec, za[i * n:(i + 1) * n], zp[i * n:(i + 1) * n],
+                                 None if zn is None else zn[i * n:(i + 1) * n])
+                       for i in range(self.n_batches)) / self.n_batches
         if not self.scale_invariant:
             loss = loss + self.spec.weight_decay * sum((f * f).sum() for f in self.factors)
         return loss
