@@ -23,7 +23,7 @@ from ..errors import UserError
 from ..spec import Spec
 from .landscape import landscape
 from .predict import max_rank_of, predict
-from .solve import common_eigenbasis, depth_critical_weight_decay, depth_profile, single_product_form
+from .solve import EIG_RTOL, common_eigenbasis, depth_critical_weight_decay, depth_profile, single_product_form
 
 AXES = ("weight_decay", "noise_scale", "temperature", "batch_size")
 PHASE_CODES = {"complete": 0, "dimensional": 1, "none": 2}
@@ -128,7 +128,8 @@ def phase_diagram(spec: Spec, x: Axis, y: Axis, base_dir: Path | None = None) ->
         s_g, sa_g = np.broadcast_to(s, shape), np.broadcast_to(sa, shape)
         a = (a0 + s_g[..., None, None] * a1) * sa_g[..., None, None]
         eig = np.linalg.eigvalsh(a)  # (…, D) batched over the grid
-        alive = np.sum(eig > p["weight_decay"][..., None], axis=-1)
+        tol = EIG_RTOL * np.abs(eig).max(axis=-1, keepdims=True)
+        alive = np.sum(eig > p["weight_decay"][..., None] + tol, axis=-1)
     else:
         e = common_eigenbasis(land1.quadratic, b1)
         diag = lambda m: np.einsum("ik,ij,jk->k", e, m, e)  # noqa: E731
@@ -175,9 +176,17 @@ def _boundaries(spec: Spec, x: Axis, y: Axis, a0, a1, b0, b1, land0) -> list[dic
     return out
 
 
+MAX_POINTWISE_CELLS = 400
+
+
 def _pointwise(spec: Spec, x: Axis, y: Axis, base_dir: Path | None, max_rank: int) -> PhaseDiagram:
     from rich.progress import track
 
+    if x.n * y.n > MAX_POINTWISE_CELLS:
+        raise UserError(f"this spec has no closed-form rank ({spec.objective}, similarity {spec.similarity}, "
+                        f"normalization {spec.normalization}, depth {spec.depth}, bias {spec.bias}): each cell "
+                        f"needs a numerical solve; use at most {MAX_POINTWISE_CELLS} cells, e.g. "
+                        f"--x {x.name}:{x.lo:g}:{x.hi:g}:16 --y {y.name}:{y.lo:g}:{y.hi:g}:16")
     rank = np.zeros((y.n, x.n), dtype=int)
     cells = [(i, j) for i in range(y.n) for j in range(x.n)]
     for i, j in track(cells, description="phase diagram (no closed form: point by point)", transient=True):

@@ -82,14 +82,17 @@ def predict(spec: Spec, order: Order = "quartic", base_dir: Path | None = None) 
     max_rank = max_rank_of(spec, moments)
     notes = list(land.notes)
     thresholds = critical_values(spec, moments, land) if land.expandable else {"kind": "none"}
-    if order == "quartic" and land.expandable:
+    if order == "quartic" and land.expandable and spec.depth > 1 and spec.bias:
+        notes.append("a bias with depth > 1 sits after the product W_L⋯W_1, outside the landscape's input "
+                     "augmentation; answered with order 'exact'")
+    elif order == "quartic" and land.expandable:
         found = minimum(land, depth=spec.depth, seed=spec.seed)
         if found.method == "numerical":
             notes.append("no closed form for this landscape; its polynomial was minimised numerically")
         return Prediction(found.rank, phase_of(found.rank, max_rank), tuple(map(float, found.embedding_spectrum)),
                           thresholds, "quartic", found.method, found.method.startswith("closed_form"), max_rank,
                           found.loss, land.embed_dim, tuple(notes))
-    if order == "quartic":
+    if order == "quartic" and not land.expandable:
         notes.append(f"no quartic landscape: {land.reason}")
     sol = exact_solution(spec, moments, base_dir)
     if sol.method == "dynamics_diverged":

@@ -31,6 +31,8 @@ from ..errors import UserError
 from ._optim import deep_shapes, lbfgs_minimise, product
 from .landscape import Landscape, quartic_loss
 
+# Eigenvalues of A − γG within this relative distance of zero count as zero (rounding, not physics).
+EIG_RTOL = 1e-12
 # Relative eigenvalue threshold for the rank of a *numerically* found minimiser (closed forms give exact zeros).
 NUMERICAL_RTOL = 1e-6
 
@@ -105,7 +107,7 @@ def closed_form_minimum(land: Landscape, b: np.ndarray) -> Minimum:
     inv_sqrt = 1.0 / np.sqrt(lam_r)
     q, y = np.linalg.eigh(inv_sqrt[:, None] * a_schur * inv_sqrt[None, :])
     q, y = q[::-1], y[:, ::-1]
-    k = int(min(land.embed_dim, np.sum(q > 0)))
+    k = int(min(land.embed_dim, np.sum(q > EIG_RTOL * max(np.abs(q).max(initial=0.0), 1e-300))))
     w_r = np.zeros((land.embed_dim, lam_r.size))
     w_r[:k] = np.sqrt(q[:k] / 2)[:, None] * (y[:, :k] * inv_sqrt[:, None]).T
     weights = w_r @ u_r.T + (w_r @ elim) @ u_n.T
@@ -193,13 +195,54 @@ def numerical_minimum(land: Landscape, depth: int = 1, n_starts: int = 8, seed: 
         factors = [(init * scale ** (1 / depth) * torch.randn(s, generator=gen, dtype=torch.float64)
                     / np.sqrt(s[1])).requires_grad_() for s in deep_shapes(land.embed_dim, land.input_dim, depth)]
         value = lbfgs_minimise(factors, partial(_deep_loss, land, factors, depth), max_iter, 1e-13, 1e-16)
+        w = product(factors).detach().numpy()
+        if depth > 1 and np.isfinite(value):
+            value, w = _prune_directions(land, depth, value, w, max_iter)
         if np.isfinite(value) and (best is None or value < best[0]):
-            best = (value, product(factors).detach().numpy())
+            best = (value, w)
     if best is None or best[0] > 0.0:  # the collapsed point W = 0 (loss 0) is always a candidate
         best = (0.0, np.zeros((land.embed_dim, land.input_dim)))
     spec = embedding_spectrum(best[1], land.data_cov, land.embed_dim)
     return Minimum(best[1], best[0], spec, count_rank(spec, NUMERICAL_RTOL, absolute_floor(land.data_cov)),
                    "numerical")
+
+
+def _balanced_factors(w: np.ndarray, depth: int) -> list[torch.Tensor]:
+    """Factors W_1 … W_L (hidden width max(d, D)) with product w and equal singular values σ^{1/L}."""
+    d, dim = w.shape
+    hidden = max(d, dim)
+    u, sv, vt = np.linalg.svd(w, full_matrices=False)
+    root = np.zeros(hidden)
+    root[: sv.size] = sv ** (1.0 / depth)
+    first = np.zeros((hidden, dim))
+    first[: sv.size] = root[: sv.size, None] * vt
+    last = np.zeros((d, hidden))
+    last[:, : sv.size] = u * root[None, : sv.size]
+    mats = [first] + [np.diag(root)] * (depth - 2) + [last]
+    return [torch.tensor(m, dtype=torch.float64, requires_grad=True) for m in mats]
+
+
+def _prune_directions(land: Landscape, depth: int, value: float, w: np.ndarray,
+                      max_iter: int) -> tuple[float, np.ndarray]:
+    """Greedy descent over which singular directions are alive.
+
+    For depth ≥ 2 every direction has a local minimum at zero *and* one at p* > 0, so a run started with all
+    directions active can keep one whose f_k(p*) > 0. Removing a direction (and re-optimising) is tried for each
+    singular triplet, weakest first, while it lowers the loss.
+    """
+    improved = True
+    while improved:
+        improved = False
+        u, sv, vt = np.linalg.svd(w, full_matrices=False)
+        for k in np.argsort(sv):
+            if sv[k] <= 1e-12 * max(sv.max(), 1e-300):
+                continue
+            factors = _balanced_factors(w - sv[k] * np.outer(u[:, k], vt[k]), depth)
+            trial = lbfgs_minimise(factors, partial(_deep_loss, land, factors, depth), max_iter, 1e-13, 1e-16)
+            if np.isfinite(trial) and trial < value - 1e-12 * max(abs(value), 1e-300):
+                value, w, improved = trial, product(factors).detach().numpy(), True
+                break
+    return value, w
 
 
 def _deep_loss(land: Landscape, factors: list[torch.Tensor], depth: int) -> torch.Tensor:
