@@ -25,7 +25,7 @@ import numpy as np
 import scipy.linalg
 
 from ..spec import Moments, Spec
-from .exact import exact_solution
+from .exact import exact_solution, positive_weight_at
 from .landscape import Landscape, landscape
 from .solve import common_eigenbasis, depth_critical_weight_decay, minimum, single_product_form
 
@@ -89,9 +89,13 @@ def predict(spec: Spec, order: Order = "quartic", base_dir: Path | None = None) 
         found = minimum(land, depth=spec.depth, seed=spec.seed)
         if found.method == "numerical":
             notes.append("no closed form for this landscape; its polynomial was minimised numerically")
+        p_bar = None
+        if spec.objective == "infonce" and spec.batch_size is not None and spec.depth == 1 and found.rank > 0:
+            p_bar = positive_weight_at(spec, moments, found.weights, base_dir)
+            notes.extend(_finite_batch_band(spec, thresholds, p_bar))
         return Prediction(found.rank, phase_of(found.rank, max_rank), tuple(map(float, found.embedding_spectrum)),
                           thresholds, "quartic", found.method, found.method.startswith("closed_form"), max_rank,
-                          found.loss, land.embed_dim, tuple(notes))
+                          found.loss, land.embed_dim, tuple(notes), p_bar)
     if order == "quartic" and not land.expandable:
         notes.append(f"no quartic landscape: {land.reason}")
     sol = exact_solution(spec, moments, base_dir)
@@ -100,6 +104,26 @@ def predict(spec: Spec, order: Order = "quartic", base_dir: Path | None = None) 
     return Prediction(sol.rank, phase_of(sol.rank, max_rank), tuple(map(float, sol.embedding_spectrum)),
                       thresholds, "exact", sol.method, False, max_rank, sol.loss, land.embed_dim, tuple(notes),
                       sol.positive_weight)
+
+
+def _finite_batch_band(spec: Spec, thresholds: dict, p_bar: float) -> list[str]:
+    """Directions the positive pair's softmax weight p̄ may kill although the quartic keeps them.
+
+    Beyond fourth order the InfoNCE gradient on direction k at the learned point is (1 − p̄) a_k^∞ − γ, with
+    a_k^∞ the N → ∞ coefficient, while the quartic uses the value of p̄ at W = 0, 1/N. Directions with
+    (1 − p̄) a_k^∞ ≤ γ < (1 − 1/N) a_k^∞ are flagged; `thresholds['weight_decay_at_learned_point']` gives the
+    corrected critical values (p̄ measured at the quartic minimiser — an estimate; order 'exact' decides).
+    """
+    keep = 1.0 - 1.0 / spec.batch_size
+    crit = thresholds.get("weight_decay") or []
+    corrected = [(1.0 - p_bar) * g / keep for g in crit]
+    thresholds["weight_decay_at_learned_point"] = corrected
+    band = [k + 1 for k, (g, c) in enumerate(zip(crit, corrected, strict=True)) if c <= spec.weight_decay < g]
+    if not band:
+        return []
+    return [f"finite batch: the positive pair carries p̄ ≈ {p_bar:.3f} of the softmax at the quartic minimiser; "
+            f"direction(s) {band} survive at quartic order but may die at the learned point "
+            "((1 − p̄)·a_k ≤ γ) — check with --order exact"]
 
 
 def _finite_real(values: np.ndarray) -> list[float]:
