@@ -27,7 +27,13 @@ import scipy.linalg
 from ..spec import Moments, Spec
 from .exact import exact_solution, positive_weight_at
 from .landscape import Landscape, landscape
-from .solve import common_eigenbasis, depth_critical_weight_decay, minimum, single_product_form
+from .solve import (
+    common_eigenbasis,
+    depth_critical_weight_decay,
+    depth_metastable_weight_decay,
+    minimum,
+    single_product_form,
+)
 
 Order = Literal["quartic", "exact"]
 Phase = Literal["none", "dimensional", "complete"]
@@ -162,6 +168,8 @@ def critical_values(spec: Spec, moments: Moments, land: Landscape) -> dict:
             beta2 = np.einsum("ik,ij,jk->k", e, b, e) ** 2
             out["weight_decay"] = sorted(map(float, depth_critical_weight_decay(a_k, beta2, spec.depth)),
                                          reverse=True)
+            out["weight_decay_metastable"] = sorted(
+                map(float, depth_metastable_weight_decay(a_k, beta2, spec.depth)), reverse=True)
             out["kind"] = "global"
         else:
             out["weight_decay"] = None

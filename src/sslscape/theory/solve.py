@@ -141,8 +141,9 @@ def depth_profile(a: np.ndarray, beta2: np.ndarray, gamma: float | np.ndarray,
     def fprime(p: np.ndarray) -> np.ndarray:
         return -a + 2 * beta2 * p + gamma * p ** (1.0 / big_l - 1.0)
 
-    # f' is increasing beyond p_c (f'' > 0 there) and f'(a / 2β²) > 0: bisect for the local minimum
-    p_c = np.maximum((gamma * (big_l - 1) / (big_l**2 * 2 * beta2)) ** (big_l / (2 * big_l - 1)), 1e-300)
+    # f' is decreasing below its minimum at p_c (f''(p_c) = 0) and increasing beyond, with f'(a / 2β²) > 0:
+    # bisecting on [p_c, max(a / 2β², 2 p_c)] finds the local minimum of f whenever one exists (f'(p_c) < 0)
+    p_c = np.maximum(inflection_point(beta2, gamma, big_l), 1e-300)
     lo, hi = p_c, np.maximum(a / (2 * beta2), 2 * p_c)
     for _ in range(200):  # fixed-count vectorised bisection: ~1e-60 relative bracket, no data-dependent loop
         mid = 0.5 * (lo + hi)
@@ -152,6 +153,27 @@ def depth_profile(a: np.ndarray, beta2: np.ndarray, gamma: float | np.ndarray,
     val = -a * p + beta2 * p**2 + gamma * big_l * p ** (1.0 / big_l)
     alive = (val < 0) & (a > 0)
     return np.where(alive, p, 0.0), np.where(alive, val, 0.0)
+
+
+def inflection_point(beta2: np.ndarray, gamma: np.ndarray, depth: int) -> np.ndarray:
+    """p_c where f''(p) = 2β² − γ (1 − 1/L) p^{1/L − 2} vanishes: p_c = (γ (L − 1) / (2 L β²))^{L/(2L − 1)}."""
+    return (gamma * (depth - 1) / (2 * depth * beta2)) ** (depth / (2 * depth - 1))
+
+
+def depth_metastable_weight_decay(a: np.ndarray, beta2: np.ndarray, depth: int) -> np.ndarray:
+    """γ_sp_k below which direction k has a *local* minimum p* > 0 (the spinodal of the discontinuous transition).
+
+    A local minimum exists iff min_p f'(p) = f'(p_c) < 0; at p_c, γ p_c^{1/L−1} = 2Lβ² p_c/(L − 1), so
+    f'(p_c) = −a + 2β² p_c (2L − 1)/(L − 1), zero at p_c = a (L − 1)/(2β² (2L − 1)), i.e.
+    γ_sp = 2Lβ² p_c^{(2L−1)/L}/(L − 1). For γ* < γ < γ_sp the direction is metastable: training that starts
+    (or passes) inside its basin keeps it, training from a small initialisation loses it.
+    """
+    a = np.maximum(np.asarray(a, float), 0.0)
+    if depth == 1:
+        return a
+    beta2 = np.maximum(np.asarray(beta2, float), 1e-300)
+    p_c = a * (depth - 1) / (2 * beta2 * (2 * depth - 1))
+    return 2 * depth * beta2 * p_c ** ((2 * depth - 1) / depth) / (depth - 1)
 
 
 def depth_critical_weight_decay(a: np.ndarray, beta2: np.ndarray, depth: int) -> np.ndarray:
