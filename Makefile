@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 OUT     ?= out/demo
 
-.PHONY: demo test lint venv bench clean fashion-mnist
+.PHONY: demo test lint venv bench clean fashion-mnist reproduce
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -19,6 +19,11 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/sslscape predict examples/default.json
 	$(BIN)/sslscape phase examples/default.json --x weight_decay:0:1:64 --y noise_scale:0:4:64 --out $(OUT)
+	@echo "reproducing the phase diagram with training (about 1 minute; 'make reproduce' runs all nine)…"
+	$(BIN)/sslscape reproduce phase_diagram --quick --out $(OUT)/reproduce
+
+reproduce: $(STAMP) fashion-mnist
+	$(BIN)/sslscape reproduce all --quick --out out/reproduce
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
