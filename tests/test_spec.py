@@ -116,3 +116,10 @@ def test_with_updates_revalidates() -> None:
     assert spec.with_updates(**{"augmentation.noise_scale": 2.0}).augmentation.noise_scale == 2.0
     with pytest.raises(SpecError, match="temperature"):
         spec.with_updates(temperature=0.0)
+
+
+def test_yaml_syntax_error_is_one_line(tmp_path) -> None:
+    (tmp_path / "bad.yaml").write_text("objective: spectral\ndata:\n  cov: [1, 2\n  mean: 3\n")
+    with pytest.raises(SpecError, match="not valid YAML") as err:
+        load_spec(tmp_path / "bad.yaml")
+    assert "\n" not in str(err.value)

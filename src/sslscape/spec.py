@@ -245,6 +245,7 @@ def load_spec(path: str | Path) -> tuple[Spec, Path]:
         else:
             raw = json.loads(text)
     except Exception as exc:
-        raise SpecError(f"spec file {path.name!r} is not valid {'YAML' if path.suffix in ('.yaml', '.yml') else 'JSON'}"
-                        f" ({exc}); fix the syntax") from exc
+        kind = "YAML" if path.suffix in (".yaml", ".yml") else "JSON"
+        detail = " ".join(str(exc).split())  # parser messages span several lines; the CLI prints one
+        raise SpecError(f"spec file {path.name!r} is not valid {kind} ({detail}); fix the syntax") from exc
     return parse_spec(raw), path.parent

@@ -175,8 +175,8 @@ def load_config(path: str | Path) -> tuple[TrainConfig, Path]:
         else:
             raw = json.loads(path.read_text())
     except Exception as exc:
-        raise ConfigError(f"config file {path.name!r} is not valid YAML/JSON ({exc}); fix the syntax") \
-            from exc
+        detail = " ".join(str(exc).split())  # YAML errors span lines; the CLI prints one
+        raise ConfigError(f"config file {path.name!r} is not valid YAML/JSON ({detail}); fix the syntax") from exc
     return parse_config(raw), path.parent
 
 

@@ -156,7 +156,7 @@ def read_idx(path: Path) -> np.ndarray:
     arr = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim)
     if arr.size != math.prod(dims):
         raise DataError(f"{path} is truncated ({arr.size} of {math.prod(dims)} bytes); reinstall the dataset")
-    return arr.reshape(dims)
+    return arr.reshape(dims).copy()  # frombuffer is read-only; torch wants writable memory
 
 
 def load_fashion_mnist(root: Path | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -60,6 +60,7 @@ from .models import (
 from .optim import add_l2_grad, build_optimizer, decoupled_decay, l2_penalty, lr_at
 
 DEFAULT_DEEP_EMBED = 128  # embed_dim for MLP / ResNet when the spec leaves it unset
+SPECTRUM_SAMPLES = 2048  # clean eval examples behind a logged sample spectrum (d ≤ a few hundred)
 
 
 @dataclass(frozen=True)
@@ -194,7 +195,7 @@ class _Run:
             return population_spectrum(w, self.cov)  # exact: eig(W C Wᵀ)
         was_training = self.model.training
         self.model.eval()
-        z = self.model.embed(self.source.eval_set().x)
+        z = self.model.embed(self.source.eval_set().x[:SPECTRUM_SAMPLES])
         self.model.train(was_training)
         return covariance_spectrum(z)
 
@@ -317,7 +318,7 @@ def train(config: TrainConfig, out_dir: str | Path | None = None, *, resume: boo
                 window_n += 1
                 done = step + 1
                 if done % check_every == 0 and not torch.isfinite(window):
-                    raise fail(step if check_every == 1 else done, float(loss))
+                    raise fail(done, float(loss.detach()))
                 if done % sched.log_every == 0 or done == sched.steps:
                     last_loss = float(window) / window_n
                     if not np.isfinite(last_loss):
@@ -335,7 +336,7 @@ def train(config: TrainConfig, out_dir: str | Path | None = None, *, resume: boo
                         bar.update(task, info=f"loss {last_loss:.4g}  erank {line['effective_rank']:.2f}")
                 if done % sched.checkpoint_every == 0 or done == sched.steps:
                     if window_n and not torch.isfinite(window):
-                        raise fail(done, float(loss))
+                        raise fail(done, float(loss.detach()))
                     checkpoint(done)
                 if bar is not None and (done % 10 == 0 or done == stop):
                     bar.update(task, completed=done)
