@@ -119,7 +119,8 @@ def main() -> None:
     with get_context("spawn").Pool(args.workers) as pool:
         for row in pool.imap(_run, jobs):
             rows.append(row)
-            status = row.get("error") or (f"predicted {row['predicted_rank']} trained {row['trained_ranks']} "
+            status = row.get("error") or (f"predicted {row['predicted_rank']}–{row['predicted_rank_max']} "
+                                          f"trained {row['trained_ranks']} "
                                           f"{'ok' if row['agree'] else 'MISS'} ({row['wall_s']:.0f} s)")
             print(f"[{len(rows):2d}/{len(jobs)}] {row['name']:<34} {status}", flush=True)
     wall = time.perf_counter() - t0
@@ -130,7 +131,9 @@ def main() -> None:
         if "error" in r:
             lines.append(f"| {r['name']} | {r['spec']['objective']} | error | {r['error']} | no |")
         else:
-            lines.append(f"| {r['name']} | {r['spec']['objective']} | {r['predicted_rank']} | "
+            band = (f"{r['predicted_rank']}" if r["predicted_rank_max"] == r["predicted_rank"]
+                    else f"{r['predicted_rank']}–{r['predicted_rank_max']} (metastable)")
+            lines.append(f"| {r['name']} | {r['spec']['objective']} | {band} | "
                          f"{', '.join(map(str, r['trained_ranks']))} | {'yes' if r['agree'] else '**no**'} |")
     lines.append(f"\n{agree}/{len(rows)} specs agree ({100 * agree / max(1, len(rows)):.0f} %), "
                  f"{wall / 60:.1f} min with {args.workers} workers.")

@@ -1,12 +1,12 @@
-"""Diagnostics for any embeddings: spectrum, numerical/effective rank, RankMe, LiDAR, α-ReQ, verdict, callbacks.
+"""Diagnostics for any embeddings: spectrum, numerical/effective rank, RankMe, LiDAR, α-ReQ, verdict.
 
     from sslscape.diagnose import diagnose
     d = diagnose(z)            # z: (N, d) numpy array or torch tensor (CPU/GPU, float16/32/64)
     print(d.verdict, d.reason) # 'healthy' | 'dimensional collapse (k of d)' | 'complete collapse'
 
-One module per concern: `spectrum` (streaming covariance eigenvalues), `metrics` (rank, effective rank, RankMe,
-α-ReQ, normalised std), `lidar`, `diagnosis` (verdict), `probe` (kNN / linear probe), `compare` (vs theory),
-`plot`, `callback` (training monitors), `io` + `command` (CLI).
+One module per concern: `spectrum` (streaming covariance eigenvalues), `metrics` (rank, effective rank,
+RankMe, α-ReQ, normalised std), `lidar`, `diagnosis` (verdict), `probe` (kNN / linear probe), `compare`
+(vs theory), `plot`, `callback` (training monitors), `io` + `command` (CLI).
 """
 
 from __future__ import annotations
@@ -22,10 +22,26 @@ from .probe import ProbeResult, probe_accuracies
 from .spectrum import EmbeddingError, Spectrum, covariance_spectrum
 
 __all__ = [
-    "Diagnosis", "EmbeddingError", "EmbeddingMonitor", "ProbeResult", "Spectrum", "TheoryComparison",
-    "alpha_req", "compare_to_theory", "covariance_spectrum", "default_rtol", "diagnose", "effective_rank",
-    "lidar", "log_embedding_metrics", "normalized_std", "numerical_rank", "predict_from_spec",
-    "probe_accuracies", "rankme", "verdict",
+    "Diagnosis",
+    "EmbeddingError",
+    "EmbeddingMonitor",
+    "ProbeResult",
+    "Spectrum",
+    "TheoryComparison",
+    "alpha_req",
+    "compare_to_theory",
+    "covariance_spectrum",
+    "default_rtol",
+    "diagnose",
+    "effective_rank",
+    "lidar",
+    "log_embedding_metrics",
+    "normalized_std",
+    "numerical_rank",
+    "predict_from_spec",
+    "probe_accuracies",
+    "rankme",
+    "verdict",
 ]
 
 
@@ -35,3 +51,7 @@ def __getattr__(name: str) -> Any:
 
         return callback.EmbeddingMetricsCallback
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+from .._callable import make_module_callable  # noqa: E402
+
+make_module_callable(__name__, diagnose)  # `from sslscape import diagnose; diagnose(z)` (DESIGN.md §2)

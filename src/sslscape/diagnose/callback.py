@@ -6,9 +6,9 @@
         ...
         monitor(z, step)            # every 100 steps: one JSON line with rank, RankMe, α, verdict ...
 
-A batch of B ≤ d embeddings can only show B − 1 directions; use B > d (or a held-out batch) for a full verdict.
-`EmbeddingMetricsCallback` (Lightning) exists only when `lightning` or `pytorch_lightning` imports; it is built
-on first access, so importing `sslscape.diagnose` never imports Lightning.
+A batch of B ≤ d embeddings can only show B − 1 directions; use B > d (or a held-out batch) for a full
+verdict. `EmbeddingMetricsCallback` (Lightning) exists only when `lightning` or `pytorch_lightning` imports;
+it is built on first access, so importing `sslscape.diagnose` never imports Lightning.
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ METRIC_KEYS = ("rank", "effective_rank", "rankme", "alpha", "normalized_std", "v
 def log_embedding_metrics(z: Any, step: int) -> dict[str, Any]:
     """Collapse metrics of a (B, d) batch of embeddings at `step`, as a flat JSON-able dict.
 
-    Keys: step, n, dim, rank, effective_rank, rankme, alpha, normalized_std, verdict, phase. A batch with NaN/Inf
-    rows does not raise (a monitor must survive a diverging run): the dict then holds `nonfinite_rows` and
-    `error` instead of the metrics.
+    Keys: step, n, dim, rank, effective_rank, rankme, alpha, normalized_std, verdict, phase. A batch with
+    NaN/Inf rows does not raise (a monitor must survive a diverging run): the dict then holds
+    `nonfinite_rows` and `error` instead of the metrics.
     """
     try:
         d = diagnose(z)
@@ -43,7 +43,7 @@ def log_embedding_metrics(z: Any, step: int) -> dict[str, Any]:
 
 
 def append_jsonl(path: Path, record: dict[str, Any]) -> None:
-    """Append one JSON line: a single write in append mode, then flush + fsync (a crash loses at most this line)."""
+    """Append one JSON line: one write in append mode, then flush + fsync (a crash loses only this line)."""
     line = json.dumps(record) + "\n"
     with open(path, "a", encoding="utf-8") as fh:
         fh.write(line)
@@ -79,7 +79,9 @@ def _import_lightning_callback_base() -> type:
         try:
             from pytorch_lightning import Callback
         except ImportError as exc:
-            raise ImportError("EmbeddingMetricsCallback needs Lightning: pip install 'sslscape[lightning]'") from exc
+            raise ImportError(
+                "EmbeddingMetricsCallback needs Lightning: pip install 'sslscape[lightning]'"
+            ) from exc
     return Callback
 
 
@@ -102,15 +104,19 @@ def _build_lightning_callback() -> type:
             self.every, self.key = every, key
             self.monitor = EmbeddingMonitor(path, every=1) if path is not None else None
 
-        def on_train_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any,
-                               batch_idx: int) -> None:
+        def on_train_batch_end(
+            self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int
+        ) -> None:
             step = int(trainer.global_step)
             if step % self.every or not isinstance(outputs, dict) or self.key not in outputs:
                 return
             z = outputs[self.key]
             record = self.monitor(z, step) if self.monitor is not None else log_embedding_metrics(z, step)
-            numeric = {f"diagnose/{k}": float(v) for k, v in (record or {}).items()
-                       if isinstance(v, int | float) and not isinstance(v, bool) and k != "step"}
+            numeric = {
+                f"diagnose/{k}": float(v)
+                for k, v in (record or {}).items()
+                if isinstance(v, int | float) and not isinstance(v, bool) and k != "step"
+            }
             if numeric:
                 pl_module.log_dict(numeric)
 

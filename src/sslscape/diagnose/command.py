@@ -4,7 +4,8 @@
     sslscape diagnose z.npy --json               # one JSON object on stdout
     sslscape diagnose z.npy --views v.npy --n-views 4 --labels y.npy --plot spectrum.png --spec spec.json
 
-Bad input (missing/empty/unreadable file, wrong shape, N ≤ d, NaN/Inf rows) raises UserError: one line, exit 2.
+Bad input (missing/empty/unreadable file, wrong shape, N ≤ d, NaN/Inf rows) raises UserError: one line,
+exit 2.
 """
 
 from __future__ import annotations
@@ -24,15 +25,26 @@ def _fmt(x: float | None, digits: int = 4) -> str:
 
 def diagnose_command(
     embeddings: Annotated[Path, typer.Argument(metavar="FILE", help="(N, d) embeddings: .npy/.npz/.pt/.csv")],
-    views: Annotated[Path | None, typer.Option("--views", help="views for LiDAR: (N, q, d), or (N·q, d) "
-                                               "grouped by sample with --n-views")] = None,
-    n_views: Annotated[int | None, typer.Option("--n-views", help="q, views per sample in a 2-D views file")] = None,
-    labels: Annotated[Path | None, typer.Option("--labels", help="(N,) labels: adds kNN and linear-probe "
-                                                "accuracy")] = None,
+    views: Annotated[
+        Path | None,
+        typer.Option(
+            "--views", help="views for LiDAR: (N, q, d), or (N·q, d) grouped by sample with --n-views"
+        ),
+    ] = None,
+    n_views: Annotated[
+        int | None, typer.Option("--n-views", help="q, views per sample in a 2-D views file")
+    ] = None,
+    labels: Annotated[
+        Path | None, typer.Option("--labels", help="(N,) labels: adds kNN and linear-probe accuracy")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object on stdout")] = False,
-    plot: Annotated[Path | None, typer.Option("--plot", metavar="PNG", help="write the spectrum figure")] = None,
-    spec: Annotated[Path | None, typer.Option("--spec", help="problem spec: compare with the theory's "
-                                              "predicted rank and spectrum")] = None,
+    plot: Annotated[
+        Path | None, typer.Option("--plot", metavar="PNG", help="write the spectrum figure")
+    ] = None,
+    spec: Annotated[
+        Path | None,
+        typer.Option("--spec", help="problem spec: compare with the theory's predicted rank and spectrum"),
+    ] = None,
     order: Annotated[str, typer.Option(help="theory order for --spec: quartic or exact")] = "quartic",
     rtol: Annotated[float | None, typer.Option(help="rank threshold on λ_k/λ_1 (default d·ε)")] = None,
     seed: Annotated[int, typer.Option(help="seed of the probes' train/test split")] = 0,
@@ -46,10 +58,14 @@ def diagnose_command(
         raise UserError(f"--order must be 'quartic' or 'exact', got {order!r}")
     if rtol is not None and not 0.0 < rtol < 1.0:
         raise UserError(f"--rtol must lie in (0, 1), got {rtol}")
+    if n_views is not None and views is None:
+        raise UserError("--n-views needs --views FILE (the views to group); add --views or drop --n-views")
     z = load_embeddings(embeddings)
     v = load_views(views, n_views) if views is not None else None
     if v is not None and v.shape[2] != z.shape[1]:
-        raise UserError(f"views have d = {v.shape[2]} but embeddings have d = {z.shape[1]}; use the same encoder")
+        raise UserError(
+            f"views have d = {v.shape[2]} but embeddings have d = {z.shape[1]}; use the same encoder"
+        )
     y = load_labels(labels, z.shape[0]) if labels is not None else None
     result = diagnose(z, views=v, rtol=rtol)
 
@@ -64,8 +80,11 @@ def diagnose_command(
     if spec is not None:
         prediction = predict_from_spec(spec, order=order)
         comparison = compare_to_theory(result, prediction)
-        out["theory"] = {**comparison.to_dict(), "order": order,
-                         "predicted_eigenvalues": [float(x) for x in prediction.spectrum]}
+        out["theory"] = {
+            **comparison.to_dict(),
+            "order": order,
+            "predicted_eigenvalues": [float(x) for x in prediction.spectrum],
+        }
     if plot is not None:
         from .plot import plot_spectrum
 
@@ -78,25 +97,36 @@ def diagnose_command(
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"sslscape diagnose — {embeddings.name} ({result.n} × {result.dim})", show_header=False)
+    table = Table(
+        title=f"sslscape diagnose — {embeddings.name} ({result.n} × {result.dim})", show_header=False
+    )
     table.add_row("verdict", f"[bold]{result.verdict}[/bold]")
     table.add_row("why", result.reason)
     table.add_row("numerical rank", f"{result.rank} of {result.dim} (λ_k > {result.rank_rtol:.1e} λ_1)")
     table.add_row("effective rank", _fmt(result.effective_rank))
     table.add_row("RankMe", _fmt(result.rankme))
     table.add_row("α-ReQ", _fmt(result.alpha, 3))
-    table.add_row("std of L2-normalised z", f"{result.normalized_std:.4g} (healthy ≈ 1/√d = {result.dim ** -0.5:.4g})")
+    table.add_row(
+        "std of L2-normalised z", f"{result.normalized_std:.4g} (healthy ≈ 1/√d = {result.dim**-0.5:.4g})"
+    )
     if result.lidar is not None:
         table.add_row("LiDAR", _fmt(result.lidar))
     table.add_row("top eigenvalues", ", ".join(f"{x:.3g}" for x in result.eigenvalues[:6]) + " …")
     if probes is not None:
-        table.add_row(f"kNN accuracy (k={probes.k}, cosine)", f"{probes.knn_accuracy:.4f} on {probes.n_test} held out")
+        table.add_row(
+            f"kNN accuracy (k={probes.k}, cosine)", f"{probes.knn_accuracy:.4f} on {probes.n_test} held out"
+        )
         table.add_row("linear-probe accuracy", f"{probes.linear_accuracy:.4f}")
     if comparison is not None:
-        table.add_row("theory rank", f"{comparison.predicted_rank} (measured {comparison.measured_rank}) — "
-                      + ("[green]agree[/green]" if comparison.agree else "[red]disagree[/red]"))
+        table.add_row(
+            "theory rank",
+            f"{comparison.predicted_rank} (measured {comparison.measured_rank}) — "
+            + ("[green]agree[/green]" if comparison.agree else "[red]disagree[/red]"),
+        )
         table.add_row("theory phase", f"{comparison.predicted_phase} (measured {comparison.measured_phase})")
-        table.add_row("spectrum shape distance", f"{comparison.spectrum_distance:.3g} (max |λ_k/λ_1 difference|)")
+        table.add_row(
+            "spectrum shape distance", f"{comparison.spectrum_distance:.3g} (max |λ_k/λ_1 difference|)"
+        )
     if plot is not None:
         table.add_row("figure", str(plot))
     Console().print(table)

@@ -35,7 +35,7 @@ class TheoryComparison:
     agree: bool
     measured_phase: str
     predicted_phase: str
-    measured_spectrum: tuple[float, ...]   # λ_k / λ_1, descending, length d
+    measured_spectrum: tuple[float, ...]  # λ_k / λ_1, descending, length d
     predicted_spectrum: tuple[float, ...]  # λ̂_k / λ̂_1, descending, length d
     spectrum_distance: float
 
@@ -56,14 +56,19 @@ def compare_to_theory(diagnosis: Diagnosis, prediction: PredictionLike) -> Theor
     """Compare a Diagnosis with a theory Prediction of the same embedding dimension (UserError otherwise)."""
     predicted = _shape(prediction.spectrum)
     if predicted.size != diagnosis.dim:
-        raise UserError(f"the spec predicts {predicted.size}-dimensional embeddings but the file has d = "
-                        f"{diagnosis.dim}; set embed_dim = {diagnosis.dim} in the spec")
+        raise UserError(
+            f"the spec predicts {predicted.size}-dimensional embeddings but the file has d = "
+            f"{diagnosis.dim}; set embed_dim = {diagnosis.dim} in the spec"
+        )
     measured = _shape(diagnosis.eigenvalues)
     return TheoryComparison(
-        measured_rank=diagnosis.rank, predicted_rank=int(prediction.rank),
+        measured_rank=diagnosis.rank,
+        predicted_rank=int(prediction.rank),
         agree=diagnosis.rank == int(prediction.rank),
-        measured_phase=diagnosis.phase, predicted_phase=str(prediction.phase),
-        measured_spectrum=tuple(float(v) for v in measured), predicted_spectrum=tuple(float(v) for v in predicted),
+        measured_phase=diagnosis.phase,
+        predicted_phase=str(prediction.phase),
+        measured_spectrum=tuple(float(v) for v in measured),
+        predicted_spectrum=tuple(float(v) for v in predicted),
         spectrum_distance=float(np.max(np.abs(measured - predicted))) if measured.size else 0.0,
     )
 
@@ -76,6 +81,8 @@ def predict_from_spec(spec_path: str | Path, order: str = "quartic") -> Predicti
     try:
         from ..theory import predict
     except Exception as exc:
-        raise UserError(f"the theory package cannot be imported ({type(exc).__name__}: {exc}); "
-                        "run diagnose without --spec") from exc
+        raise UserError(
+            f"the theory package cannot be imported ({type(exc).__name__}: {exc}); "
+            "run diagnose without --spec"
+        ) from exc
     return predict(spec, order=order, base_dir=base_dir)

@@ -1,4 +1,5 @@
-"""LiDAR (Thilak et al. 2023, "LiDAR: Sensing Linear Probing Performance in Joint Embedding SSL Architectures").
+"""LiDAR (Thilak et al. 2023, "LiDAR: Sensing Linear Probing Performance in Joint Embedding SSL
+Architectures").
 
 Treat each sample as a class and its q augmented views as that class's members. With per-sample means
 μ_i = (1/q) Σ_j z_ij and grand mean μ = (1/N) Σ_i μ_i:
@@ -35,7 +36,9 @@ def _as_views_array(views: Any) -> np.ndarray:
     return np.asarray(views)
 
 
-def lidar(views: Any, *, delta: float = LIDAR_DELTA, eps: float = LIDAR_EPS, chunk_samples: int = 2048) -> float:
+def lidar(
+    views: Any, *, delta: float = LIDAR_DELTA, eps: float = LIDAR_EPS, chunk_samples: int = 2048
+) -> float:
     """LiDAR of `views` shaped (N samples, q views, d); needs N ≥ 2 and q ≥ 2. See the module docstring.
 
     Streams the samples in chunks (float64 accumulation), so memory is the input plus one chunk.
@@ -43,16 +46,19 @@ def lidar(views: Any, *, delta: float = LIDAR_DELTA, eps: float = LIDAR_EPS, chu
     """
     v = _as_views_array(views)
     if v.ndim != 3:
-        raise EmbeddingError(f"views must have shape (N, q, d), got {v.shape}; "
-                             "give (N·q, d) with --n-views q, grouped by sample")
+        raise EmbeddingError(
+            f"views must have shape (N, q, d), got {v.shape}; "
+            "give (N·q, d) with --n-views q, grouped by sample"
+        )
     n, q, d = v.shape
     check_shape(v.reshape(n, q * d), "views")
     if q < 2:
         raise EmbeddingError(f"views have q = {q} view per sample; LiDAR needs q ≥ 2 views of each sample")
     bad = int((~np.isfinite(v)).any(axis=(1, 2)).sum())
     if bad:
-        raise EmbeddingError(f"views have {bad} of {n} samples with NaN/Inf; drop or fix them first",
-                             nonfinite_rows=bad)
+        raise EmbeddingError(
+            f"views have {bad} of {n} samples with NaN/Inf; drop or fix them first", nonfinite_rows=bad
+        )
 
     cdt = np.float64 if v.dtype == np.float64 else np.float32
     means = v.mean(axis=1, dtype=np.float64)  # (N, d) per-sample means μ_i

@@ -21,7 +21,7 @@ RANKME_EPS = 1e-7  # Garrido et al. 2023, Eq. 2
 
 
 def default_rtol(dim: int, compute_dtype: str = "float32") -> float:
-    """Relative eigenvalue threshold d · ε of the Gram's dtype: below λ_1 · d · ε an eigenvalue is rounding noise.
+    """Relative eigenvalue threshold d · ε of the Gram's dtype: below λ_1 · d · ε λ is rounding noise.
 
     (The usual matrix-rank rule σ_k > σ_1 · max(N, d) · ε applies to an SVD of X; we never form one, and a
     float32 Gram squares the condition number, so its noise floor sits at λ_1 · O(d ε) instead. A test builds
@@ -44,7 +44,7 @@ def _entropy_exp(p: np.ndarray) -> float:
 
 
 def effective_rank(singular_values: np.ndarray) -> float:
-    """Roy & Vetterli (2007): erank = exp(−Σ_k p_k log p_k), p_k = σ_k / ‖σ‖₁. 0 for an all-zero σ (by convention).
+    """Roy & Vetterli (2007): erank = exp(−Σ_k p_k log p_k), p_k = σ_k / ‖σ‖₁; 0 for an all-zero σ.
 
     Equals r for r equal non-zero singular values; lies in [1, rank] otherwise.
     """
@@ -72,8 +72,8 @@ def rankme(singular_values: np.ndarray, eps: float = RANKME_EPS) -> float:
 def alpha_req(eigenvalues: np.ndarray, k_min: int = 1, k_max: int | None = None) -> float:
     """α-ReQ (Agrawal et al. 2022): fit log λ_k = c − α log k by least squares over k = k_min … k_max.
 
-    `k_max` defaults to the last positive eigenvalue; `diagnose` passes the numerical rank so the rounding-noise
-    tail (which would flatten the fit) is excluded. Returns NaN with fewer than 3 points to fit.
+    `k_max` defaults to the last positive eigenvalue; `diagnose` passes the numerical rank so the
+    rounding-noise tail (which would flatten the fit) is excluded. NaN with fewer than 3 points to fit.
     Exact for λ_k = c k^{−α}; a healthy SSL representation has α ≈ 1 (Agrawal et al.).
     """
     lam = np.asarray(eigenvalues, dtype=np.float64)
@@ -91,8 +91,8 @@ def normalized_std_from_moments(m: Moments) -> float:
 
     lightly's `std_of_l2_normalized`: 1/√d for isotropic embeddings, 0 under complete collapse.
     """
-    mean = m.unit_sum / m.n
-    var = np.clip(m.unit_sq_sum / m.n - mean**2, 0.0, None)  # |u| ≤ 1, so float64 cancellation is harmless
+    mean = m.unit_sum / m.n  # sums are of u − r (see Moments), which leaves the variance unchanged
+    var = np.clip(m.unit_sq_sum / m.n - mean**2, 0.0, None)
     return float(np.sqrt(var).mean())
 
 

@@ -1,7 +1,7 @@
 """Spectrum figure: λ_k/λ_1 against k on log–log axes, the numerical rank and its threshold marked.
 
-Written atomically: the PNG goes to a temporary file in the target folder, is fsynced, then `os.replace`d, so a
-reader never sees half a figure.
+Written atomically: the PNG goes to a temporary file in the target folder, is fsynced, then `os.replace`d,
+so a reader never sees half a figure.
 """
 
 from __future__ import annotations
@@ -36,18 +36,30 @@ def plot_spectrum(diagnosis: Diagnosis, path: str | Path, theory: TheoryComparis
         pred = np.asarray(theory.predicted_spectrum)
         ok = pred > 0
         ax.loglog(k[ok], pred[ok], "--", lw=1.2, label=f"theory (rank {theory.predicted_rank})")
-    ax.axhline(diagnosis.rank_rtol, color="grey", lw=0.8, ls=":", label=f"rank threshold {diagnosis.rank_rtol:.1e}")
+    ax.axhline(
+        diagnosis.rank_rtol, color="grey", lw=0.8, ls=":", label=f"rank threshold {diagnosis.rank_rtol:.1e}"
+    )
     if diagnosis.rank > 0:
-        ax.axvline(diagnosis.rank, color="C3", lw=1, label=f"numerical rank {diagnosis.rank} of {diagnosis.dim}")
+        ax.axvline(
+            diagnosis.rank, color="C3", lw=1, label=f"numerical rank {diagnosis.rank} of {diagnosis.dim}"
+        )
     if diagnosis.alpha is not None and diagnosis.rank >= 3:
         kk = k[: diagnosis.rank]
         # The least-squares line passes through the mean of (log k, log λ): that fixes its intercept.
         c = np.exp(np.mean(np.log(shown[: diagnosis.rank]) + diagnosis.alpha * np.log(kk)))
-        ax.loglog(kk, c * kk ** (-diagnosis.alpha), color="C2", lw=0.8, label=f"α-ReQ fit, α = {diagnosis.alpha:.2f}")
+        ax.loglog(
+            kk,
+            c * kk ** (-diagnosis.alpha),
+            color="C2",
+            lw=0.8,
+            label=f"α-ReQ fit, α = {diagnosis.alpha:.2f}",
+        )
     ax.set_xlabel("index k (descending)")
     ax.set_ylabel("eigenvalue of the embedding covariance, λ_k / λ_1")
-    ax.set_title(f"{diagnosis.verdict}: effective rank {diagnosis.effective_rank:.1f}, RankMe {diagnosis.rankme:.1f}",
-                 fontsize=9)
+    ax.set_title(
+        f"{diagnosis.verdict}: effective rank {diagnosis.effective_rank:.1f}, RankMe {diagnosis.rankme:.1f}",
+        fontsize=9,
+    )
     ax.legend(fontsize=8, loc="lower left")
     ax.grid(True, which="major", alpha=0.3)
     fig.tight_layout()

@@ -43,8 +43,9 @@ def _unit_rows(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
 
-def knn_predict(train: np.ndarray, train_y: np.ndarray, test: np.ndarray, k: int = KNN_K,
-                chunk: int = 1024) -> np.ndarray:
+def knn_predict(
+    train: np.ndarray, train_y: np.ndarray, test: np.ndarray, k: int = KNN_K, chunk: int = 1024
+) -> np.ndarray:
     """Majority vote of the k most cosine-similar training rows; `train_y` are class indices 0 … C−1."""
     tr, te = _unit_rows(train.astype(np.float32)), _unit_rows(test.astype(np.float32))
     k = min(k, tr.shape[0])
@@ -59,8 +60,15 @@ def knn_predict(train: np.ndarray, train_y: np.ndarray, test: np.ndarray, k: int
     return out
 
 
-def probe_accuracies(z: Any, labels: Any, *, seed: int = 0, k: int = KNN_K, test_fraction: float = TEST_FRACTION,
-                     max_samples: int = MAX_SAMPLES) -> ProbeResult:
+def probe_accuracies(
+    z: Any,
+    labels: Any,
+    *,
+    seed: int = 0,
+    k: int = KNN_K,
+    test_fraction: float = TEST_FRACTION,
+    max_samples: int = MAX_SAMPLES,
+) -> ProbeResult:
     """kNN (k = 20, cosine) and linear-probe accuracy on a seeded held-out split of (z, labels)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import train_test_split
@@ -87,5 +95,12 @@ def probe_accuracies(z: Any, labels: Any, *, seed: int = 0, k: int = KNN_K, test
     scaler = StandardScaler().fit(x_tr)
     clf = LogisticRegression(max_iter=1000, random_state=seed).fit(scaler.transform(x_tr), y[tr])
     linear = float(clf.score(scaler.transform(x_te), y[te]))
-    return ProbeResult(knn_accuracy=knn, linear_accuracy=linear, n_train=len(tr), n_test=len(te),
-                       n_classes=int(classes.size), k=k, seed=seed)
+    return ProbeResult(
+        knn_accuracy=knn,
+        linear_accuracy=linear,
+        n_train=len(tr),
+        n_test=len(te),
+        n_classes=int(classes.size),
+        k=k,
+        seed=seed,
+    )

@@ -45,8 +45,9 @@ class Moments:
     """First and second moments of the rows of an (N, d) matrix, accumulated in float64.
 
     `scatter` is X_cᵀ X_c = Σ_i (x_i − μ)(x_i − μ)ᵀ (unnormalised); `sq_norm_mean` is mean_i ‖x_i‖².
-    `unit_sum` / `unit_sq_sum` are the per-dimension sums of u_i and u_i² with u_i = x_i / ‖x_i‖ (for
-    `normalized_std`). `compute_dtype` is the dtype the Gram products ran in.
+    `unit_sum` / `unit_sq_sum` are the per-dimension sums of u_i − r and (u_i − r)² with u_i = x_i / ‖x_i‖ and
+    r = u of the first row (a shift that keeps the variance of u free of cancellation; for `normalized_std`).
+    `compute_dtype` is the dtype the Gram products ran in.
     """
 
     n: int
@@ -81,8 +82,13 @@ class Spectrum:
         return json.dumps(self.to_dict())
 
     def to_dict(self) -> dict[str, Any]:
-        return {"n": self.n, "dim": self.dim, "centered": self.centered, "compute_dtype": self.compute_dtype,
-                "eigenvalues": [float(v) for v in self.eigenvalues]}
+        return {
+            "n": self.n,
+            "dim": self.dim,
+            "centered": self.centered,
+            "compute_dtype": self.compute_dtype,
+            "eigenvalues": [float(v) for v in self.eigenvalues],
+        }
 
 
 def _is_torch(z: object) -> bool:
@@ -98,7 +104,11 @@ def check_shape(z: Any, what: str = "embeddings") -> tuple[int, int]:
     """(N, d) of a 2-D numpy array or torch tensor, or EmbeddingError saying what is wrong."""
     shape = tuple(getattr(z, "shape", ()))
     if len(shape) != 2:
-        hint = " (reshape a single vector with x.reshape(1, -1), or stack samples as rows)" if len(shape) == 1 else ""
+        hint = (
+            " (reshape a single vector with x.reshape(1, -1), or stack samples as rows)"
+            if len(shape) == 1
+            else ""
+        )
         raise EmbeddingError(f"{what} must be a 2-D (N, d) array, got shape {shape}{hint}")
     n, d = int(shape[0]), int(shape[1])
     if n == 0 or d == 0:
@@ -125,8 +135,9 @@ def _chunk_fn(z: Any) -> tuple[Any, str, bool]:
         cdt = torch.float64 if t.dtype == torch.float64 else torch.float32
         return (lambda s: t[s].to(cdt)), str(cdt).removeprefix("torch."), True
     arr = np.asarray(z)
-    if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
-            or arr.dtype == np.bool_):
+    if not (
+        np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer) or arr.dtype == np.bool_
+    ):
         raise EmbeddingError(f"embeddings have dtype {arr.dtype}; give a float array (float16/32/64)")
     cdt = np.float64 if arr.dtype == np.float64 else np.float32
     return (lambda s: np.asarray(arr[s], dtype=cdt)), np.dtype(cdt).name, False
@@ -138,7 +149,9 @@ def _to_numpy64(x: Any) -> np.ndarray:
     return np.asarray(x, dtype=np.float64)
 
 
-def moments(z: Any, *, chunk_rows: int = CHUNK_ROWS, what: str = "embeddings", scatter: bool = True) -> Moments:
+def moments(
+    z: Any, *, chunk_rows: int = CHUNK_ROWS, what: str = "embeddings", scatter: bool = True
+) -> Moments:
     """Stream the rows of `z` twice: (1) finiteness, mean, ‖x‖² and unit-vector sums; (2) centred scatter
     (skipped, leaving zeros, when `scatter` is False).
 
@@ -157,6 +170,7 @@ def moments(z: Any, *, chunk_rows: int = CHUNK_ROWS, what: str = "embeddings", s
     sq_norm_max = 0.0
     unit_sum = np.zeros(d)
     unit_sq_sum = np.zeros(d)
+    unit_ref = None
     for s in _row_chunks(n, chunk_rows):
         c = get(s)
         sq = xp.einsum("ij,ij->i", c, c)  # ‖x_i‖²; NaN/Inf propagate, so this doubles as the finiteness check
@@ -165,27 +179,42 @@ def moments(z: Any, *, chunk_rows: int = CHUNK_ROWS, what: str = "embeddings", s
             if n_bad:
                 bad += n_bad
                 continue
-            sq = xp.einsum("ij,ij->i", c.double() if torch_mode else c.astype(np.float64), c)  # overflowed
+            c64 = c.double() if torch_mode else c.astype(np.float64)  # finite but ‖x‖² overflowed float32
+            sq = xp.einsum("ij,ij->i", c64, c64)
         # Sums across rows in float64: N·d float32 terms would lose digits.
         col_sum += _to_numpy64(c.sum(0, dtype=xp.float64))
         sq_norm_sum += float(sq.sum(dtype=xp.float64))
         sq_norm_max = max(sq_norm_max, float(sq.max()))
-        # u_i = x_i/‖x_i‖ (zero rows give u_i = 0, as torch.nn.functional.normalize does): Σ_i u_i = w @ X and
-        # Σ_i u_i² = (w²) @ X² with w_i = 1/‖x_i‖, without materialising u (saves ≈ 0.4 s at 100k × 2,048).
+        # u_i = x_i/‖x_i‖ (zero rows give u_i = 0, as torch.nn.functional.normalize does). Sums of u − r and
+        # (u − r)² with r = u of the first row: without the shift, E[u²] − E[u]² cancels catastrophically in
+        # float32 when the embeddings have (nearly) collapsed onto one direction.
         w = 1.0 / xp.sqrt(xp.clip(sq, 1e-24, None))
-        w = w.to(c.dtype) if torch_mode else w.astype(c.dtype)
-        unit_sum += _to_numpy64(w @ c)
-        unit_sq_sum += _to_numpy64(xp.einsum("i,ij,ij->j", w * w, c, c))
+        u = c * (w.to(c.dtype) if torch_mode else w.astype(c.dtype))[:, None]
+        if unit_ref is None:
+            unit_ref = u[0].clone() if torch_mode else u[0].copy()
+        u -= unit_ref
+        unit_sum += _to_numpy64(u.sum(0, dtype=xp.float64))
+        unit_sq_sum += _to_numpy64(xp.einsum("ij,ij->j", u, u))
     if bad:
-        raise EmbeddingError(f"{what} have {bad} of {n} rows with NaN/Inf; the run likely diverged — "
-                             "drop or fix those rows (e.g. x[np.isfinite(x).all(1)]) before diagnosing",
-                             nonfinite_rows=bad)
+        raise EmbeddingError(
+            f"{what} have {bad} of {n} rows with NaN/Inf; the run likely diverged — "
+            "drop or fix those rows (e.g. x[np.isfinite(x).all(1)]) before diagnosing",
+            nonfinite_rows=bad,
+        )
 
     mean = col_sum / n
     scat = np.zeros((d, d))
     if not scatter:
-        return Moments(n=n, dim=d, mean=mean, scatter=scat, sq_norm_mean=sq_norm_sum / n,
-                       unit_sum=unit_sum, unit_sq_sum=unit_sq_sum, compute_dtype=cdt)
+        return Moments(
+            n=n,
+            dim=d,
+            mean=mean,
+            scatter=scat,
+            sq_norm_mean=sq_norm_sum / n,
+            unit_sum=unit_sum,
+            unit_sq_sum=unit_sq_sum,
+            compute_dtype=cdt,
+        )
     first = get(slice(0, 1))
     mu_c = xp.as_tensor(mean, dtype=first.dtype, device=first.device) if torch_mode else mean.astype(cdt)
     # Products of float32 entries beyond ~1e19 overflow (below ~1e-19 they underflow): rescale such inputs.
@@ -200,8 +229,16 @@ def moments(z: Any, *, chunk_rows: int = CHUNK_ROWS, what: str = "embeddings", s
     # Σ(x−m)(x−m)ᵀ = Σ(x−μ)(x−μ)ᵀ + N(μ−m)(μ−m)ᵀ exactly, with m = μ rounded to the compute dtype.
     offset = mean - _to_numpy64(mu_c)
     scat -= n * np.outer(offset, offset)
-    return Moments(n=n, dim=d, mean=mean, scatter=scat, sq_norm_mean=sq_norm_sum / n,
-                   unit_sum=unit_sum, unit_sq_sum=unit_sq_sum, compute_dtype=cdt)
+    return Moments(
+        n=n,
+        dim=d,
+        mean=mean,
+        scatter=scat,
+        sq_norm_mean=sq_norm_sum / n,
+        unit_sum=unit_sum,
+        unit_sq_sum=unit_sq_sum,
+        compute_dtype=cdt,
+    )
 
 
 def _eigvalsh_desc(sym: np.ndarray) -> np.ndarray:
@@ -214,9 +251,9 @@ def _eigvalsh_desc(sym: np.ndarray) -> np.ndarray:
 def eigvalsh_many(matrices: list[np.ndarray]) -> list[np.ndarray]:
     """Descending eigenvalues of several symmetric matrices, one single-threaded LAPACK call per thread.
 
-    Why: OpenBLAS's multi-threaded tridiagonal reduction collapses when the cores are shared — a 2,048² eigvalsh
-    took 0.44 s alone but 8–15 s beside one other busy process on our 2-core container, and 0.72 s with one
-    thread either way. Two single-threaded calls in parallel (LAPACK releases the GIL) cost ≈ one.
+    Why: OpenBLAS's multi-threaded tridiagonal reduction collapses when the cores are shared — a 2,048²
+    eigvalsh took 0.44 s alone but 8–15 s beside one other busy process on our 2-core container, and 0.72 s
+    with one thread either way. Two single-threaded calls in parallel (LAPACK releases the GIL) cost ≈ one.
     """
     try:
         from threadpoolctl import threadpool_limits  # a scikit-learn dependency
@@ -235,8 +272,10 @@ def spectra_from_moments(m: Moments, centers: tuple[bool, ...] = (True,)) -> lis
     """Eigenvalues of Σ = scatter / N (centred) and/or of XᵀX / N = Σ + μμᵀ (uncentred, as RankMe uses)."""
     cov = m.scatter / m.n
     mats = [cov if c else cov + np.outer(m.mean, m.mean) for c in centers]
-    return [Spectrum(eigenvalues=w, n=m.n, dim=m.dim, centered=c, compute_dtype=m.compute_dtype)
-            for w, c in zip(eigvalsh_many(mats), centers, strict=True)]
+    return [
+        Spectrum(eigenvalues=w, n=m.n, dim=m.dim, centered=c, compute_dtype=m.compute_dtype)
+        for w, c in zip(eigvalsh_many(mats), centers, strict=True)
+    ]
 
 
 def spectrum_from_moments(m: Moments, *, center: bool = True) -> Spectrum:

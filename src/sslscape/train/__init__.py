@@ -18,3 +18,7 @@ __all__ = ["CompareResult", "ConfigError", "DataError", "TrainConfig", "TrainRes
            "compare_config", "covariance_spectrum", "effective_rank", "knn_accuracy", "linear_probe_accuracy",
            "load_config", "load_fashion_mnist", "parse_config", "plot_compare", "population_spectrum",
            "resolve_spec", "ssl_loss", "train", "trained_rank", "write_compare"]
+
+from .._callable import make_module_callable  # noqa: E402
+
+make_module_callable(__name__, train)  # `from sslscape import train; train(config)` (DESIGN.md §2)

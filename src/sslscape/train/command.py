@@ -58,5 +58,7 @@ def register(app: typer.Typer) -> None:
         out_dir = out or Path("runs") / f"compare-{spec.stem}"
         png, js = write_compare(result, out_dir, title=f"{spec.stem}: theory vs training")
         verdict = "[green]agree[/]" if result.agree else "[red]disagree[/]"
-        Console().print(f"predicted rank {result.predicted_rank} ({result.phase}), trained ranks "
+        band = (str(result.predicted_rank) if result.predicted_rank_max == result.predicted_rank
+                else f"{result.predicted_rank}–{result.predicted_rank_max} (depth ≥ 2: metastable range)")
+        Console().print(f"predicted rank {band} ({result.phase}), trained ranks "
                         f"{list(result.trained_ranks)}: {verdict}  → {png}, {js}")

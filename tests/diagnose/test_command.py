@@ -1,0 +1,136 @@
+"""`sslscape diagnose` through the real CLI entry point: JSON, table, plot, spec, bad input → exit 2."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from sslscape.cli import main
+
+
+def run(argv: list[str], capsys) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    out, err = capsys.readouterr()
+    return int(info.value.code or 0), out, err
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("cli")
+    rng = np.random.default_rng(0)
+    z = (rng.standard_normal((600, 8)) * np.array([3, 2, 1, 1, 0.5, 0, 0, 0])).astype(np.float32)
+    np.save(d / "z.npy", z)
+    np.save(d / "y.npy", (z[:, 0] > 0).astype(int))
+    views = z[:100, None, :] + 0.1 * rng.standard_normal((100, 4, 8)).astype(np.float32)
+    np.save(d / "v3.npy", views)
+    np.save(d / "v2.npy", views.reshape(400, 8))
+    bad = z.copy()
+    bad[[5, 9, 11]] = np.nan
+    np.save(d / "nan.npy", bad)
+    np.save(d / "wide.npy", z[:6])
+    np.save(d / "vec.npy", z[:, 0])
+    (d / "empty.npy").write_bytes(b"")
+    (d / "z.txt").write_text("1,2,3\n")
+    (d / "spec.json").write_text(
+        json.dumps(
+            {
+                "objective": "spectral",
+                "weight_decay": 1.0,
+                "embed_dim": 8,
+                "data": {"cov": [4, 3, 2, 1.5, 1, 0.5, 0.25, 0.1]},
+            }
+        )
+    )
+    return d
+
+
+def test_json_is_exactly_one_object_with_the_contract_keys(files, capsys):
+    code, out, err = run(
+        [
+            "diagnose",
+            str(files / "z.npy"),
+            "--json",
+            "--views",
+            str(files / "v3.npy"),
+            "--labels",
+            str(files / "y.npy"),
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    obj = json.loads(out)  # the whole stdout is one JSON object
+    for key in ("n", "dim", "rank", "effective_rank", "rankme", "alpha", "verdict", "lidar", "probe"):
+        assert key in obj
+    assert (obj["n"], obj["dim"], obj["rank"]) == (600, 8, 5)
+    assert obj["verdict"] == "dimensional collapse (5 of 8)"
+    assert 0.0 <= obj["probe"]["knn_accuracy"] <= 1.0
+
+
+def test_two_dimensional_views_with_n_views_give_the_same_lidar(files, capsys):
+    a = json.loads(
+        run(["diagnose", str(files / "z.npy"), "--json", "--views", str(files / "v3.npy")], capsys)[1]
+    )
+    b = json.loads(
+        run(
+            ["diagnose", str(files / "z.npy"), "--json", "--views", str(files / "v2.npy"), "--n-views", "4"],
+            capsys,
+        )[1]
+    )
+    assert a["lidar"] == pytest.approx(b["lidar"], rel=1e-12)
+
+
+def test_table_plot_and_spec(files, capsys, tmp_path):
+    png = tmp_path / "s.png"
+    code, out, err = run(
+        ["diagnose", str(files / "z.npy"), "--plot", str(png), "--spec", str(files / "spec.json")], capsys
+    )
+    assert code == 0, err
+    assert "dimensional collapse (5 of 8)" in out and "theory rank" in out
+    assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_spec_json_reports_agreement(files, capsys):
+    pytest.importorskip("sslscape.theory")
+    obj = json.loads(
+        run(["diagnose", str(files / "z.npy"), "--json", "--spec", str(files / "spec.json")], capsys)[1]
+    )
+    assert obj["theory"]["predicted_rank"] == 5 and obj["theory"]["agree"] is True
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["nan.npy"], "3 of 600 rows with NaN/Inf"),
+        (["wide.npy"], "N = 6 samples ≤ d = 8"),
+        (["vec.npy"], "need (N, d)"),
+        (["empty.npy"], "is empty"),
+        (["z.txt"], "use a .npy, .npz, .pt or .csv file"),
+        (["missing.npy"], "does not exist"),
+        (["z.npy", "--views", "v2.npy"], "--n-views"),
+        (["z.npy", "--labels", "wide.npy"], "one label per embedding row"),
+        (["z.npy", "--order", "sextic"], "--order"),
+    (["z.npy", "--n-views", "4"], "--n-views needs --views"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(files, capsys, argv, message):
+    argv = [str(files / a) if a.endswith((".npy", ".txt")) else a for a in argv]
+    code, out, err = run(["diagnose", *argv], capsys)
+    assert code == 2
+    assert out == ""
+    assert err.count("\n") == 1 and err.startswith("error: ")
+    assert message in err
+
+
+def test_module_entry_point_prints_one_line_and_no_traceback(files):
+    r = subprocess.run(
+        [sys.executable, "-m", "sslscape.cli", "diagnose", str(files / "nan.npy")],
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
