@@ -96,6 +96,14 @@ class Spec(_Strict):
             raise ValueError(f"unknown objective {v!r}; use one of {', '.join(OBJECTIVES)}")
         return v
 
+    @model_validator(mode="after")
+    def _similarity_applies(self) -> Spec:
+        if self.similarity != "dot" and self.objective not in ("infonce", "simsiam", "byol"):
+            raise ValueError(f"'similarity' applies to infonce, simsiam and byol only; {self.objective} is defined "
+                             "with dot products — remove 'similarity' or use normalization 'l2' for normalised "
+                             "embeddings")
+        return self
+
     # ---- derived quantities -------------------------------------------------------------------------------
     def moments(self, base_dir: Path | None = None) -> Moments:
         """Data covariance C, mean μ and noise covariance S as checked numpy arrays."""

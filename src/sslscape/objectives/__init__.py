@@ -48,7 +48,9 @@ def view_loss(spec: Spec, anchor: Tensor, positive: Tensor, negatives: Tensor | 
     if spec.objective in PREDICTIVE:
         raise ValueError(f"{spec.objective} needs predictor outputs; call {spec.objective}_loss directly")
     norm = spec.normalization
-    if spec.objective == "barlow":  # standardisation is Barlow's own switch, not a pre-processing step
+    if spec.objective == "barlow":  # batch standardisation is Barlow's own switch (and its reference behaviour)
+        if norm == "l2":
+            anchor, positive = normalize_embeddings(anchor, norm), normalize_embeddings(positive, norm)
         return barlow_loss(anchor, positive, lambda_offdiag=spec.barlow_lambda, standardize=norm == "batch")
     anchor, positive = normalize_embeddings(anchor, norm), normalize_embeddings(positive, norm)
     if negatives is not None:

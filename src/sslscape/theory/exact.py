@@ -49,7 +49,7 @@ class ExactSolution:
 
 def is_scale_invariant(spec: Spec) -> bool:
     if spec.objective == "barlow":
-        return spec.normalization == "batch"
+        return spec.normalization != "none"
     if spec.objective in ("infonce", "spectral", "vicreg"):
         return spec.normalization != "none" or (spec.objective == "infonce" and spec.similarity == "cosine")
     return False

@@ -135,8 +135,8 @@ def landscape(spec: Spec, moments: Moments) -> Landscape:
         return _not_expandable(spec, v, "VICReg's variance hinge relu(1 − std) has std ∝ ‖W‖, not analytic at "
                                "W = 0; solved numerically (order 'exact')")
     if spec.objective == "barlow" and spec.normalization != "none":
-        return _not_expandable(spec, v, "batch-standardised Barlow Twins is scale-invariant (no expansion at "
-                               "W = 0); solved numerically (order 'exact')")
+        return _not_expandable(spec, v, f"Barlow Twins with {spec.normalization} normalisation is scale-invariant "
+                               "(no expansion at W = 0); solved numerically (order 'exact')")
     if spec.objective != "barlow" and (spec.normalization != "none" or spec.similarity == "cosine"):
         return _not_expandable(spec, v, "normalised embeddings (cosine similarity / l2 / batch) make the loss "
                                "scale-invariant, with no expansion at W = 0; solved numerically (order 'exact')")

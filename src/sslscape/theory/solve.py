@@ -112,8 +112,7 @@ def closed_form_minimum(land: Landscape, b: np.ndarray) -> Minimum:
     w_r[:k] = np.sqrt(q[:k] / 2)[:, None] * (y[:, :k] * inv_sqrt[:, None]).T
     weights = w_r @ u_r.T + (w_r @ elim) @ u_n.T
     spec = embedding_spectrum(weights, land.data_cov, land.embed_dim)
-    rank = int(np.linalg.matrix_rank(weights @ land.data_cov @ weights.T, tol=1e-10 * max(spec.max(), 1e-300)))
-    rank = 0 if spec.max() <= 1e-300 else rank
+    rank = count_rank(spec, 1e-10, absolute_floor(land.data_cov))  # round-off of exact zeros is not a direction
     return Minimum(weights, float(-np.sum(q[:k] ** 2) / 4), spec, rank, "closed_form")
 
 
