@@ -54,7 +54,7 @@ def main() -> None:
         xs, ys = x.values(), y.values()
         rows = ys[::8]  # loop baseline on 8 of the 64 rows, scaled up ×8
 
-        def loop(s=sp) -> np.ndarray:
+        def loop(s=sp, xs=xs, rows=rows) -> np.ndarray:
             return np.array([[predict(s.with_updates(weight_decay=float(g), **{"augmentation.noise_scale": float(n)})
                               ).rank for g in xs] for n in rows])
 
