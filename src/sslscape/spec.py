@@ -19,6 +19,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import UserError
+from .io import load_array
 
 Objective = Literal["infonce", "spectral", "barlow", "vicreg", "simsiam", "byol"]
 Similarity = Literal["dot", "cosine", "euclidean"]
@@ -184,30 +185,10 @@ def _as_matrix(value: Vector | Matrix | None, field: str) -> np.ndarray:
 def load_samples(path: Path) -> np.ndarray:
     """Load an (n, D) float array from .npy, .npz (key 'x' or the only array) or .pt; errors say what is wrong."""
     path = Path(path)
-    if not path.is_file():
-        raise SpecError(f"sample file {str(path)!r} does not exist; give the path of a .npy/.npz/.pt file")
     try:
-        if path.suffix == ".npy":
-            x = np.load(path, allow_pickle=False)
-        elif path.suffix == ".npz":
-            with np.load(path, allow_pickle=False) as z:
-                keys = list(z.keys())
-                key = "x" if "x" in keys else (keys[0] if len(keys) == 1 else None)
-                if key is None:
-                    raise SpecError(f"{path} holds arrays {keys}; name the data array 'x'")
-                x = z[key]
-        elif path.suffix == ".pt":
-            import torch
-
-            obj = torch.load(path, map_location="cpu", weights_only=True)
-            x = obj.numpy() if isinstance(obj, torch.Tensor) else np.asarray(obj)
-        else:
-            raise SpecError(f"cannot read {path.name!r}: use a .npy, .npz or .pt file")
-    except SpecError:
-        raise
-    except Exception as exc:  # numpy/torch raise many types for corrupt files
-        raise SpecError(f"cannot read sample file {str(path)!r} ({type(exc).__name__}: {exc}); "
-                        "save an (n, D) array with numpy.save or torch.save") from exc
+        x = load_array(path, "sample")
+    except UserError as err:
+        raise SpecError(str(err)) from err
     x = np.asarray(x, dtype=float)
     if x.ndim != 2 or x.shape[0] < 2:
         raise SpecError(f"sample file {path.name!r} has shape {x.shape}; it must be (n, D) with n ≥ 2")

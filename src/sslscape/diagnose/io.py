@@ -1,8 +1,4 @@
-"""Read embeddings, views and labels from .npy / .npz / .pt / .csv; every failure is one UserError line.
-
-Arrays keep their dtype (a float32 file stays float32: no float64 copy of a large matrix). In .npz and .pt
-dict files the array is the one named `embeddings`, `z`, `x` or `labels`/`y`, or the only one present.
-"""
+"""Read embeddings, views and labels (through `sslscape.io.load_array`) and check their shapes."""
 
 from __future__ import annotations
 
@@ -11,71 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UserError
-
-SUFFIXES = (".npy", ".npz", ".pt", ".csv")
-_KEYS = ("embeddings", "z", "x", "views", "labels", "y")
-
-
-def _pick(keys: list[str], path: Path) -> str:
-    for k in _KEYS:
-        if k in keys:
-            return k
-    if len(keys) == 1:
-        return keys[0]
-    raise UserError(f"{path.name} holds arrays {keys}; name the one to diagnose 'embeddings' (or 'z'/'x')")
-
-
-def _read_csv(path: Path) -> np.ndarray:
-    try:
-        return np.loadtxt(path, delimiter=",", ndmin=2)
-    except ValueError:
-        return np.loadtxt(path, delimiter=",", ndmin=2, skiprows=1)  # a header line
-
-
-def load_array(path: str | Path, what: str = "embeddings", mmap: bool = False) -> np.ndarray:
-    """Load one numeric array from a .npy/.npz/.pt/.csv file (shape checks are the caller's).
-
-    `mmap=True` memory-maps a .npy file: `diagnose` streams rows in chunks, so a matrix larger than RAM works.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"{what} file {str(path)!r} does not exist; check the path")
-    if path.suffix.lower() not in SUFFIXES:
-        raise UserError(f"cannot read {what} from {path.name!r}: use a .npy, .npz, .pt or .csv file")
-    if path.stat().st_size == 0:
-        raise UserError(f"{what} file {path.name!r} is empty (0 bytes); save an array into it")
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".npy":
-            arr = np.load(path, allow_pickle=False, mmap_mode="r" if mmap else None)
-        elif suffix == ".npz":
-            with np.load(path, allow_pickle=False) as z:
-                arr = z[_pick(list(z.keys()), path)]
-        elif suffix == ".pt":
-            import torch
-
-            obj = torch.load(path, map_location="cpu", weights_only=True)
-            if isinstance(obj, dict):
-                obj = obj[_pick([str(k) for k in obj], path)]
-            if isinstance(obj, torch.Tensor):
-                obj = obj.detach()
-                arr = (obj.float() if obj.dtype == torch.bfloat16 else obj).numpy()
-            else:
-                arr = np.asarray(obj)
-        else:
-            arr = _read_csv(path) if what != "labels" else np.loadtxt(path, delimiter=",", dtype=str, ndmin=1)
-    except UserError:
-        raise
-    except Exception as exc:  # numpy/torch raise many types for corrupt files
-        raise UserError(
-            f"cannot read {what} file {path.name!r} ({type(exc).__name__}: {exc}); "
-            "save the array with numpy.save, numpy.savez, torch.save or as CSV"
-        ) from exc
-    if arr.size == 0:
-        raise UserError(f"{what} file {path.name!r} holds an empty array (shape {arr.shape})")
-    if what != "labels" and not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
-        raise UserError(f"{what} in {path.name!r} have dtype {arr.dtype}; save a numeric (float) array")
-    return arr
+from ..io import SUFFIXES, load_array  # noqa: F401  (SUFFIXES re-exported for the CLI)
 
 
 def load_embeddings(path: str | Path) -> np.ndarray:

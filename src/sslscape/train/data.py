@@ -25,6 +25,7 @@ import torch
 from torch import Tensor
 
 from ..errors import UserError
+from ..io import load_array as _io_load_array
 from ..spec import Moments
 from .config import DataConfig
 
@@ -184,31 +185,13 @@ def load_digits_arrays(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarra
 
 
 def load_array(path: Path, what: str = "data") -> np.ndarray:
-    """An array from .npy / .npz (key 'x' or the only array) / .pt, finite, with ≥ 2 rows."""
-    if not path.is_file():
-        raise DataError(f"{what} file {str(path)!r} does not exist; give a .npy/.npz/.pt path")
+    """An array from .npy / .npz / .pt / .csv (`sslscape.io.load_array`), as a DataError on failure."""
     try:
-        if path.suffix == ".npy":
-            arr = np.load(path, allow_pickle=False)
-        elif path.suffix == ".npz":
-            with np.load(path, allow_pickle=False) as z:
-                keys = list(z.keys())
-                key = "x" if "x" in keys else (keys[0] if len(keys) == 1 else None)
-                if key is None:
-                    raise DataError(f"{path.name} holds arrays {keys}; name the data array 'x'")
-                arr = z[key]
-        elif path.suffix == ".pt":
-            obj = torch.load(path, map_location="cpu", weights_only=True)
-            arr = obj.numpy() if isinstance(obj, Tensor) else np.asarray(obj)
-        else:
-            raise DataError(f"cannot read {path.name!r}: use a .npy, .npz or .pt file")
+        return _io_load_array(path, what)
     except DataError:
         raise
-    except Exception as exc:
-        raise DataError(f"cannot read {what} file {str(path)!r} ({type(exc).__name__}: {exc})") from exc
-    if arr.dtype.kind not in "biuf":
-        raise DataError(f"{what} file {path.name!r} has dtype {arr.dtype}; save a numeric array")
-    return arr
+    except UserError as err:
+        raise DataError(str(err)) from err
 
 
 def check_examples(x: np.ndarray, name: str) -> np.ndarray:
