@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -204,17 +205,10 @@ def moments(
 
     mean = col_sum / n
     scat = np.zeros((d, d))
+    result = partial(Moments, n=n, dim=d, mean=mean, sq_norm_mean=sq_norm_sum / n, unit_sum=unit_sum,
+                     unit_sq_sum=unit_sq_sum, compute_dtype=cdt)
     if not scatter:
-        return Moments(
-            n=n,
-            dim=d,
-            mean=mean,
-            scatter=scat,
-            sq_norm_mean=sq_norm_sum / n,
-            unit_sum=unit_sum,
-            unit_sq_sum=unit_sq_sum,
-            compute_dtype=cdt,
-        )
+        return result(scatter=scat)
     first = get(slice(0, 1))
     mu_c = xp.as_tensor(mean, dtype=first.dtype, device=first.device) if torch_mode else mean.astype(cdt)
     # Products of float32 entries beyond ~1e19 overflow (below ~1e-19 they underflow): rescale such inputs.
@@ -229,16 +223,7 @@ def moments(
     # Σ(x−m)(x−m)ᵀ = Σ(x−μ)(x−μ)ᵀ + N(μ−m)(μ−m)ᵀ exactly, with m = μ rounded to the compute dtype.
     offset = mean - _to_numpy64(mu_c)
     scat -= n * np.outer(offset, offset)
-    return Moments(
-        n=n,
-        dim=d,
-        mean=mean,
-        scatter=scat,
-        sq_norm_mean=sq_norm_sum / n,
-        unit_sum=unit_sum,
-        unit_sq_sum=unit_sq_sum,
-        compute_dtype=cdt,
-    )
+    return result(scatter=scat)
 
 
 def _eigvalsh_desc(sym: np.ndarray) -> np.ndarray:
