@@ -211,10 +211,17 @@ def numerical_minimum(land: Landscape, depth: int = 1, n_starts: int = 8, seed: 
     gen = torch.Generator().manual_seed(seed)
     scale = float(np.sqrt(max(np.abs(land.quadratic).max(), 1e-12)))
     best: tuple[float, np.ndarray] | None = None
+    shapes = deep_shapes(land.embed_dim, land.input_dim, depth)
     for start in range(n_starts):
-        init = 0.5 if start % 2 == 0 else 2.0  # small and large starts: depth ≥ 2 has a local minimum at 0
-        factors = [(init * scale ** (1 / depth) * torch.randn(s, generator=gen, dtype=torch.float64)
-                    / np.sqrt(s[1])).requires_grad_() for s in deep_shapes(land.embed_dim, land.input_dim, depth)]
+        if depth > 1 and start % 2 == 1:
+            # every singular value of the product well beyond its barrier: each direction then descends to its
+            # non-zero local minimum when it has one, and pruning below removes those that do not pay
+            big = 1.5 * _quartic_balance_scale(land)
+            factors = [(big ** (1 / depth) * _random_orthogonal(s, gen)).requires_grad_() for s in shapes]
+        else:
+            init = 0.5 if start % 2 == 0 else 2.0
+            factors = [(init * scale ** (1 / depth) * torch.randn(s, generator=gen, dtype=torch.float64)
+                        / np.sqrt(s[1])).requires_grad_() for s in shapes]
         value = lbfgs_minimise(factors, partial(_deep_loss, land, factors, depth), max_iter, 1e-13, 1e-16)
         w = product(factors).detach().numpy()
         if depth > 1 and np.isfinite(value):
@@ -226,6 +233,18 @@ def numerical_minimum(land: Landscape, depth: int = 1, n_starts: int = 8, seed: 
     spec = embedding_spectrum(best[1], land.data_cov, land.embed_dim)
     return Minimum(best[1], best[0], spec, count_rank(spec, NUMERICAL_RTOL, absolute_floor(land.data_cov)),
                    "numerical")
+
+
+def _quartic_balance_scale(land: Landscape) -> float:
+    """Singular value at which the quartic terms outweigh the quadratic one: √(‖A‖ / Σ_t |c_t| ‖X_t‖ ‖Y_t‖)."""
+    quartic = sum(abs(t.coef) * np.linalg.norm(t.x, 2) * np.linalg.norm(t.y, 2) for t in land.terms)
+    return float(np.sqrt(np.linalg.norm(land.quadratic, 2) / max(quartic, 1e-300)))
+
+
+def _random_orthogonal(shape: tuple[int, int], gen: torch.Generator) -> torch.Tensor:
+    """A (rows, cols) matrix with orthonormal rows or columns (all singular values 1)."""
+    q, _ = torch.linalg.qr(torch.randn(max(shape), min(shape), generator=gen, dtype=torch.float64))
+    return (q if shape[0] >= shape[1] else q.T).contiguous()
 
 
 def _balanced_factors(w: np.ndarray, depth: int) -> list[torch.Tensor]:
