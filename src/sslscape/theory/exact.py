@@ -32,7 +32,7 @@ from .solve import absolute_floor, count_rank, embedding_spectrum
 # Relative eigenvalue threshold of the rank of an exact (numerically optimised) solution; the same default as
 # the trainer's, since weight decay drives collapsed directions to zero only exponentially.
 EXACT_RTOL = 1e-3
-EXACT_ATOL = 1e4  # × solve.absolute_floor: an optimiser stops short of exact zeros, so a looser floor
+EXACT_ATOL = 1e6  # × solve.absolute_floor (1e-12 × max data variance): the trainer's floor, 1e-6
 LARGE_N = 1024
 STACKABLE = ("infonce", "spectral")  # objectives whose losses accept stacked (n_batches, n, d) inputs
 
