@@ -203,8 +203,8 @@ def depth_closed_form_minimum(land: Landscape, b: np.ndarray, depth: int) -> Min
                    "closed_form_depth")
 
 
-def numerical_minimum(land: Landscape, depth: int = 1, n_starts: int = 8, seed: int = 0,
-                      max_iter: int = 2000) -> Minimum:
+def numerical_minimum(land: Landscape, depth: int = 1, n_starts: int = 6, seed: int = 0,
+                      max_iter: int = 500) -> Minimum:
     """Minimise the landscape polynomial from `n_starts` random starts (float64 L-BFGS); keep the best."""
     if not land.expandable:
         raise ValueError(f"no quartic landscape: {land.reason}")
