@@ -58,6 +58,22 @@ def check_out_dir(out_dir: str | Path) -> Path:
     return out
 
 
+def start(name: str, out_dir: str | Path, quick: bool, seeds: list[int] | None,
+          size: Any) -> tuple[float, Any, tuple[int, ...], Path]:
+    """What every experiment's `run` begins with: a clock, its size, its seeds and its checked output folder."""
+    return (time.perf_counter(), size, seeds_for(quick, seeds, size.n_seeds, size.n_seeds),
+            check_out_dir(Path(out_dir) / name))
+
+
+def sweep_grid(fn: Any, grid: list[dict], seeds: tuple[int, ...], out: Path, workers: int, use_ray: bool,
+               name: str) -> dict[str, dict]:
+    """Train every grid point with every seed (resumable, parallel; see `_sweep.run_sweep`)."""
+    from ._sweep import Point, run_sweep
+
+    return run_sweep(fn, [Point(p, s) for p in grid for s in seeds], out, workers=workers, use_ray=use_ray,
+                     label=name)
+
+
 def spec_of(**fields: Any) -> Spec:
     return parse_spec(fields)
 

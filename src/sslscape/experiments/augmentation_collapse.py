@@ -15,7 +15,6 @@ figure shows the euclidean rank stepping down at s = 2c_i while the dot and spec
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,15 +23,14 @@ import numpy as np
 from ..report import figures as F
 from ._common import (
     ExperimentResult,
-    check_out_dir,
     finish,
     majority,
     params_key,
-    seeds_for,
     spec_of,
+    start,
+    sweep_grid,
     trained_by_params,
 )
-from ._sweep import Point, run_sweep
 from ._theory import alive_axes, theory_point
 from ._training import train_spec
 
@@ -77,13 +75,9 @@ def train_point(params: dict, seed: int) -> dict:
 
 def run(out_dir: str | Path, quick: bool = True, seeds: list[int] | None = None, workers: int = 2,
         use_ray: bool = False, size: Size | None = None) -> ExperimentResult:
-    t0 = time.perf_counter()
-    size = size or (QUICK if quick else FULL)
-    seeds_ = seeds_for(quick, seeds, size.n_seeds, size.n_seeds)
-    out = check_out_dir(Path(out_dir) / NAME)
+    t0, size, seeds_, out = start(NAME, out_dir, quick, seeds, size or (QUICK if quick else FULL))
     grid = [{"case": c, "noise_scale": s, "steps": size.steps, "lr": size.lr} for c in size.cases for s in size.scales]
-    records = run_sweep(train_point, [Point(p, s) for p in grid for s in seeds_], out, workers=workers,
-                        use_ray=use_ray, label=NAME)
+    records = sweep_grid(train_point, grid, seeds_, out, workers, use_ray, NAME)
     trained = trained_by_params(records)
     points = []
     for p in grid:

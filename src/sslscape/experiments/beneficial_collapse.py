@@ -19,7 +19,6 @@ down for the other two, in theory and training.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,8 +26,7 @@ import numpy as np
 
 from ..report import figures as F
 from ..theory import landscape, minimum
-from ._common import ExperimentResult, check_out_dir, finish, params_key, seeds_for, spec_of, trained_by_params
-from ._sweep import Point, run_sweep
+from ._common import ExperimentResult, finish, params_key, spec_of, start, sweep_grid, trained_by_params
 from ._theory import alive_axes, theory_point
 from ._training import knn_accuracy_np, train_spec
 
@@ -95,13 +93,9 @@ def train_point(params: dict, seed: int) -> dict:
 
 def run(out_dir: str | Path, quick: bool = True, seeds: list[int] | None = None, workers: int = 2,
         use_ray: bool = False, size: Size | None = None) -> ExperimentResult:
-    t0 = time.perf_counter()
-    size = size or (QUICK if quick else FULL)
-    seeds_ = seeds_for(quick, seeds, size.n_seeds, size.n_seeds)
-    out = check_out_dir(Path(out_dir) / NAME)
+    t0, size, seeds_, out = start(NAME, out_dir, quick, seeds, size or (QUICK if quick else FULL))
     grid = [{"setting": s, "steps": size.steps, "lr": size.lr, "n_eval": size.n_eval} for s in size.settings]
-    records = run_sweep(train_point, [Point(p, s) for p in grid for s in seeds_], out, workers=workers,
-                        use_ray=use_ray, label=NAME)
+    records = sweep_grid(train_point, grid, seeds_, out, workers, use_ray, NAME)
     trained = trained_by_params(records)
     points = []
     for p in grid:

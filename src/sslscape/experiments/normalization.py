@@ -15,7 +15,6 @@ Expected: dot / raw: the rank falls with γ in theory and training alike; cosine
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,12 +22,11 @@ from ..report import figures as F
 from ..theory.exact import exact_solution, is_scale_invariant
 from ._common import (
     ExperimentResult,
-    check_out_dir,
     finish,
     majority,
     params_key,
-    seeds_for,
     spec_of,
+    start,
     trained_by_params,
 )
 from ._sweep import Point, run_sweep
@@ -81,10 +79,7 @@ def point_fn(params: dict, seed: int) -> dict:
 
 def run(out_dir: str | Path, quick: bool = True, seeds: list[int] | None = None, workers: int = 2,
         use_ray: bool = False, size: Size | None = None) -> ExperimentResult:
-    t0 = time.perf_counter()
-    size = size or (QUICK if quick else FULL)
-    seeds_ = seeds_for(quick, seeds, size.n_seeds, size.n_seeds)
-    out = check_out_dir(Path(out_dir) / NAME)
+    t0, size, seeds_, out = start(NAME, out_dir, quick, seeds, size or (QUICK if quick else FULL))
     grid = [{"case": c, "weight_decay": g} for c, gs in size.gammas.items() for g in gs]
     train_p = [{**p, "kind": "train", "steps": size.steps, "lr": size.lr} for p in grid]
     # a scale-invariant loss is solved on the sphere where γ is a constant: one exact solve per case

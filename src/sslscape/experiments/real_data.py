@@ -15,7 +15,6 @@ Expected: linear-encoder ranks equal the predicted ones; the MLP's effective ran
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,15 +24,14 @@ from ..errors import UserError
 from ..report import figures as F
 from ._common import (
     ExperimentResult,
-    check_out_dir,
     finish,
     majority,
     params_key,
-    seeds_for,
     spec_of,
+    start,
+    sweep_grid,
     trained_by_params,
 )
-from ._sweep import Point, run_sweep
 from ._theory import theory_point
 from ._training import file_split, real_dataset, train_spec
 
@@ -99,10 +97,7 @@ def train_point(params: dict, seed: int) -> dict:
 
 def run(out_dir: str | Path, quick: bool = True, seeds: list[int] | None = None, workers: int = 2,
         use_ray: bool = False, size: Size | None = None) -> ExperimentResult:
-    t0 = time.perf_counter()
-    size = size or (QUICK if quick else FULL)
-    seeds_ = seeds_for(quick, seeds, size.n_seeds, size.n_seeds)
-    out = check_out_dir(Path(out_dir) / NAME)
+    t0, size, seeds_, out = start(NAME, out_dir, quick, seeds, size or (QUICK if quick else FULL))
     xp, yp, dataset, notes = _data_files(out, size)
     x, y = np.load(xp).astype(np.float64), np.load(yp)
     # the trainer splits by its seed; the theory needs each seed's training split
@@ -121,8 +116,7 @@ def run(out_dir: str | Path, quick: bool = True, seeds: list[int] | None = None,
                                                                                             mid_noise)]
     grid = [{**p, "x": str(xp), "y": str(yp), "lr": size.lr,
              "steps": size.steps if p["model"] == "linear" else size.mlp_steps} for p in lin + mlp]
-    records = run_sweep(train_point, [Point(p, s) for p in grid for s in seeds_], out, workers=workers,
-                        use_ray=use_ray, label=NAME)
+    records = sweep_grid(train_point, grid, seeds_, out, workers, use_ray, NAME)
     trained = trained_by_params(records)
     points = []
     for p in grid:
