@@ -14,6 +14,7 @@ is several times slower on CPU). Prints samples/s for each and the ratios.
 from __future__ import annotations
 
 import argparse
+import statistics
 import time
 
 import torch
@@ -79,7 +80,8 @@ def main() -> None:
     print(f"hand-written + flush    : {best_f:10,.0f} samples/s   (all: {', '.join(f'{v:,.0f}' for v in f)})")
     print(f"sslscape.train.train    : {best_b:10,.0f} samples/s   (all: {', '.join(f'{v:,.0f}' for v in b)})")
     print(f"ratio ours / hand       : {best_b / best_a:.3f}")
-    print(f"ratio ours / hand+flush : {best_b / best_f:.3f}")
+    print(f"ratio ours / hand+flush : {best_b / best_f:.3f} (best), {statistics.median(b) / statistics.median(f):.3f} "
+          f"(medians), {statistics.median(x / y for x, y in zip(b, f, strict=True)):.3f} (median of paired runs)")
 
 
 if __name__ == "__main__":
