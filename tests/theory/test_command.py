@@ -113,3 +113,9 @@ def test_out_folder_that_is_a_file(run, tmp_path: Path) -> None:
 def test_bad_order(run) -> None:
     res = run("predict", str(DEFAULT), "--order", "sextic")
     assert res.returncode == 2 and "--order" in res.stderr
+
+
+def test_phase_without_closed_form_refuses_a_huge_grid(run, tmp_path: Path) -> None:
+    spec = _write(tmp_path, {"objective": "vicreg", "data": {"cov": [2.0, 1.0]}, "weight_decay": 0.1})
+    res = run("phase", spec, "--x", "weight_decay:0:1:64", "--y", "noise_scale:0:4:64", "--out", str(tmp_path))
+    assert res.returncode == 2 and "at most 36 cells" in res.stderr and len(res.stderr.strip().splitlines()) == 1

@@ -176,17 +176,22 @@ def _boundaries(spec: Spec, x: Axis, y: Axis, a0, a1, b0, b1, land0) -> list[dic
     return out
 
 
-MAX_POINTWISE_CELLS = 400
+# Cells allowed when each needs a numerical solve: ~0.3–3 s for the quartic polynomial, ~1–15 s for the exact
+# solver (landscapes without an expansion) — a diagram of a few minutes at most.
+MAX_POINTWISE_CELLS = {"polynomial": 144, "exact": 36}
 
 
 def _pointwise(spec: Spec, x: Axis, y: Axis, base_dir: Path | None, max_rank: int) -> PhaseDiagram:
     from rich.progress import track
 
-    if x.n * y.n > MAX_POINTWISE_CELLS:
+    kind = "polynomial" if landscape(spec, spec.moments(base_dir)).expandable else "exact"
+    limit = MAX_POINTWISE_CELLS[kind]
+    if x.n * y.n > limit:
+        side = int(limit**0.5)
         raise UserError(f"this spec has no closed-form rank ({spec.objective}, similarity {spec.similarity}, "
                         f"normalization {spec.normalization}, depth {spec.depth}, bias {spec.bias}): each cell "
-                        f"needs a numerical solve; use at most {MAX_POINTWISE_CELLS} cells, e.g. "
-                        f"--x {x.name}:{x.lo:g}:{x.hi:g}:16 --y {y.name}:{y.lo:g}:{y.hi:g}:16")
+                        f"needs a numerical solve ({kind}); use at most {limit} cells, e.g. "
+                        f"--x {x.name}:{x.lo:g}:{x.hi:g}:{side} --y {y.name}:{y.lo:g}:{y.hi:g}:{side}")
     rank = np.zeros((y.n, x.n), dtype=int)
     cells = [(i, j) for i in range(y.n) for j in range(x.n)]
     for i, j in track(cells, description="phase diagram (no closed form: point by point)", transient=True):
