@@ -56,9 +56,9 @@ def atomic_write_json(path: str | Path, obj: Any, default: Callable[[Any], Any] 
 
 
 def atomic_savefig(path: str | Path, fig: Any, **kwargs: Any) -> Path:
-    """Save a matplotlib figure atomically (format from the target's suffix)."""
-    fmt = Path(path).suffix.lstrip(".") or "png"
-    return atomic_write(path, lambda f: fig.savefig(f, format=fmt, **kwargs))
+    """Save a matplotlib figure atomically (format from the target's suffix unless `format=` is given)."""
+    kwargs.setdefault("format", Path(path).suffix.lstrip(".") or "png")
+    return atomic_write(path, lambda f: fig.savefig(f, **kwargs))
 
 
 SUFFIXES = (".npy", ".npz", ".pt", ".csv")

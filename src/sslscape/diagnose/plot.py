@@ -1,17 +1,15 @@
 """Spectrum figure: λ_k/λ_1 against k on log–log axes, the numerical rank and its threshold marked.
 
-Written atomically: the PNG goes to a temporary file in the target folder, is fsynced, then `os.replace`d,
-so a reader never sees half a figure.
+Written atomically (`sslscape.io.atomic_savefig`), so a reader never sees half a figure.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from ..io import atomic_savefig
 from .compare import TheoryComparison
 from .diagnosis import Diagnosis
 
@@ -64,17 +62,8 @@ def plot_spectrum(diagnosis: Diagnosis, path: str | Path, theory: TheoryComparis
     ax.grid(True, which="major", alpha=0.3)
     fig.tight_layout()
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fig.savefig(fh, format="png")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        atomic_savefig(path, fig, format="png")  # PNG whatever the suffix
     finally:
         plt.close(fig)
     return path

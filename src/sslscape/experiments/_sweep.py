@@ -126,14 +126,11 @@ def run_sweep(fn: PointFn, points: Sequence[Point], out_dir: Path, *, workers: i
             if use_ray:
                 _run_ray(fn, todo, workers, record)
             elif workers <= 1 or len(todo) == 1:
-                import torch
+                from .._threads import torch_threads
 
-                before = torch.get_num_threads()
-                try:
+                with torch_threads(1):
                     for p in todo:
                         record(p, _timed(fn, p.params, p.seed))
-                finally:
-                    torch.set_num_threads(before)
             else:
                 _run_pool(fn, todo, workers, record)
     return {k: done[k] for k in unique}

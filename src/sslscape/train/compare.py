@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .._threads import torch_threads
 from ..spec import Spec
 from .checkpoint import atomic_write_bytes, atomic_write_json
 from .config import TrainConfig
@@ -73,20 +74,6 @@ def compare_config(spec: Spec, seed: int, steps: int | None = None, lr: float | 
                      "log_every": 10**9, "checkpoint_every": 10**9}})
 
 
-class _threads:
-    """One intra-op thread while training tiny models: OpenMP synchronisation on an 8×8 matmul costs more than
-    it saves, and on a busy 2-core machine oversubscribed threads made steps 20× slower (measured)."""
-
-    def __init__(self, n: int) -> None:
-        self.n, self.before = n, torch.get_num_threads()
-
-    def __enter__(self) -> None:
-        torch.set_num_threads(self.n)
-
-    def __exit__(self, *exc: object) -> None:
-        torch.set_num_threads(self.before)
-
-
 def compare(spec: Spec, *, seeds: int = 3, steps: int | None = None, order: str = "quartic",
             base_dir: Path | None = None, lr: float | None = None, batch_size: int | None = None,
             progress: bool = False, predict_fn: Callable[..., Any] | None = None) -> CompareResult:
@@ -98,7 +85,7 @@ def compare(spec: Spec, *, seeds: int = 3, steps: int | None = None, order: str 
     t0 = time.perf_counter()
     pred = predict_fn(spec, order=order, base_dir=base_dir)
     ranks, spectra = [], []
-    with _threads(1 if spec.moments().dim <= 256 else torch.get_num_threads()):
+    with torch_threads(1 if spec.moments().dim <= 256 else torch.get_num_threads()):
         for seed in range(seeds):
             cfg = compare_config(spec, spec.seed + seed, steps, lr, batch_size)
             result = train(cfg, None, progress=progress)
