@@ -125,3 +125,21 @@ def load_array(path: str | Path, what: str = "embeddings", mmap: bool = False) -
     if what != "labels" and not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
         raise UserError(f"{what} in {path.name!r} have dtype {arr.dtype}; save a numeric (float) array")
     return arr
+
+
+def read_mapping_file(path: str | Path, what: str) -> Any:
+    """Parse a YAML (.yaml/.yml) or JSON file; a missing file or bad syntax is a one-line UserError."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{what} file {str(path)!r} does not exist")
+    is_yaml = path.suffix in (".yaml", ".yml")
+    try:
+        if is_yaml:
+            import yaml
+
+            return yaml.safe_load(path.read_text())
+        return json.loads(path.read_text())
+    except Exception as exc:
+        detail = " ".join(str(exc).split())  # parser messages span several lines; the CLI prints one
+        raise UserError(f"{what} file {path.name!r} is not valid {'YAML' if is_yaml else 'JSON'} ({detail}); "
+                        "fix the syntax") from exc

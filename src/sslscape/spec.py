@@ -10,7 +10,6 @@ augmentation parts into numpy arrays (`Moments`), checked for shape, symmetry an
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
@@ -19,7 +18,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import UserError
-from .io import load_array
+from .io import load_array, read_mapping_file
 
 Objective = Literal["infonce", "spectral", "barlow", "vicreg", "simsiam", "byol"]
 Similarity = Literal["dot", "cosine", "euclidean"]
@@ -222,19 +221,8 @@ def parse_spec(raw: object) -> Spec:
 
 def load_spec(path: str | Path) -> tuple[Spec, Path]:
     """Read a JSON or YAML spec file; returns the spec and its folder (sample paths are relative to it)."""
-    path = Path(path)
-    if not path.is_file():
-        raise SpecError(f"spec file {str(path)!r} does not exist")
-    text = path.read_text()
     try:
-        if path.suffix in (".yaml", ".yml"):
-            import yaml
-
-            raw = yaml.safe_load(text)
-        else:
-            raw = json.loads(text)
-    except Exception as exc:
-        kind = "YAML" if path.suffix in (".yaml", ".yml") else "JSON"
-        detail = " ".join(str(exc).split())  # parser messages span several lines; the CLI prints one
-        raise SpecError(f"spec file {path.name!r} is not valid {kind} ({detail}); fix the syntax") from exc
-    return parse_spec(raw), path.parent
+        raw = read_mapping_file(path, "spec")
+    except UserError as err:
+        raise SpecError(str(err)) from err
+    return parse_spec(raw), Path(path).parent

@@ -22,6 +22,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..errors import UserError
+from ..io import read_mapping_file
 from ..spec import Spec, load_spec, parse_spec
 
 PosInt = Annotated[int, Field(ge=1)]
@@ -164,20 +165,11 @@ def parse_config(raw: object) -> TrainConfig:
 
 def load_config(path: str | Path) -> tuple[TrainConfig, Path]:
     """Read a YAML/JSON training config; returns it and its folder (relative paths resolve against it)."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"config file {str(path)!r} does not exist")
     try:
-        if path.suffix in (".yaml", ".yml"):
-            import yaml
-
-            raw = yaml.safe_load(path.read_text())
-        else:
-            raw = json.loads(path.read_text())
-    except Exception as exc:
-        detail = " ".join(str(exc).split())  # YAML errors span lines; the CLI prints one
-        raise ConfigError(f"config file {path.name!r} is not valid YAML/JSON ({detail}); fix the syntax") from exc
-    return parse_config(raw), path.parent
+        raw = read_mapping_file(path, "config")
+    except UserError as err:
+        raise ConfigError(str(err)) from err
+    return parse_config(raw), Path(path).parent
 
 
 def resolve_spec(config: TrainConfig, base_dir: Path | None = None) -> tuple[Spec, Path | None]:
