@@ -22,6 +22,15 @@ import numpy as np
 from .errors import UserError
 
 
+def json_default(obj: Any) -> Any:
+    """`json.dumps(..., default=json_default)`: numpy arrays become lists, numpy scalars Python numbers."""
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
 def atomic_write(path: str | Path, write: Callable[[IO[bytes]], Any]) -> Path:
     """Call `write(fileobj)` on a temp file beside `path`, fsync it, and rename it to `path`."""
     path = Path(path)

@@ -16,9 +16,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import UserError
-from ..io import atomic_write_text
+from ..io import atomic_write_text, json_default
 from ..spec import Spec, parse_spec
-from ._sweep import _json_default
 
 RESULT_FILE = "result.json"
 
@@ -40,7 +39,7 @@ class ExperimentResult:
     extras: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return json.loads(json.dumps(asdict(self), default=_json_default))
+        return json.loads(json.dumps(asdict(self), default=json_default))
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)

@@ -19,9 +19,9 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from ..errors import UserError
+from ..io import json_default
 
 POINTS_FILE = "points.jsonl"
 PointFn = Callable[[dict, int], dict]
@@ -61,7 +61,7 @@ def load_records(path: Path) -> dict[str, dict]:
 
 def append_record(path: Path, record: dict) -> None:
     """Append one JSON line atomically (single write + fsync); starts a new line after a torn one."""
-    line = json.dumps(record, default=_json_default) + "\n"
+    line = json.dumps(record, default=json_default) + "\n"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     try:
         if os.fstat(fd).st_size > 0:
@@ -73,16 +73,6 @@ def append_record(path: Path, record: dict) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def _json_default(obj: Any) -> Any:
-    import numpy as np
-
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, np.generic):
-        return obj.item()
-    raise TypeError(f"not JSON serialisable: {type(obj)}")
 
 
 def _init_worker() -> None:
@@ -119,7 +109,7 @@ def run_sweep(fn: PointFn, points: Sequence[Point], out_dir: Path, *, workers: i
             def record(p: Point, timed: dict) -> None:
                 rec = {"key": p.key, "params": p.params, "seed": p.seed, **timed}
                 append_record(path, rec)
-                done[p.key] = json.loads(json.dumps(rec, default=_json_default))
+                done[p.key] = json.loads(json.dumps(rec, default=json_default))
                 if bar is not None:
                     bar.advance(task)
 

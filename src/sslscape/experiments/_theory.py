@@ -7,10 +7,12 @@ is read off the weights: axis i is alive iff c_i ‖W e_i‖² exceeds a relativ
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 
+from ..io import json_default
 from ..spec import Spec
 from ..theory import landscape, minimum, predict
 from ._training import RANK_REL_TOL
@@ -37,7 +39,7 @@ def theory_point(spec: Spec, base_dir: Path | None = None) -> dict:
     """predict(spec, 'quartic') as a dict, plus the closed-form minimiser's alive axes when C is diagonal."""
     pred = predict(spec, "quartic", base_dir)
     out = {"rank": pred.rank, "phase": pred.phase, "spectrum": [float(v) for v in pred.spectrum],
-           "method": pred.method, "thresholds": _jsonable(pred.thresholds)}
+           "method": pred.method, "thresholds": json.loads(json.dumps(pred.thresholds, default=json_default))}
     moments = spec.moments(base_dir)
     diagonal = np.allclose(moments.cov, np.diag(np.diag(moments.cov)))
     land = landscape(spec, moments)
@@ -45,13 +47,3 @@ def theory_point(spec: Spec, base_dir: Path | None = None) -> dict:
         w = minimum(land, depth=1, seed=spec.seed).weights
         out["alive_axes"] = alive_axes(w, moments.cov, 1e-9)
     return out
-
-
-def _jsonable(obj):
-    if isinstance(obj, dict):
-        return {k: _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, (np.floating, np.integer)):
-        return obj.item()
-    return obj

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UserError
+from ..io import json_default
 from ..spec import Spec
 from .landscape import landscape
 from .predict import max_rank_of, predict
@@ -80,7 +81,7 @@ class PhaseDiagram:
     def to_json(self) -> str:
         d = asdict(self)
         d["phase_codes"] = PHASE_CODES
-        return json.dumps(d, default=lambda o: o.tolist() if isinstance(o, np.ndarray) else o.item())
+        return json.dumps(d, default=json_default)
 
 
 def _grid_params(spec: Spec, x: Axis, y: Axis) -> dict[str, np.ndarray]:

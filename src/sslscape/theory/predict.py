@@ -24,6 +24,7 @@ from typing import Literal
 import numpy as np
 import scipy.linalg
 
+from ..io import json_default
 from ..spec import Moments, Spec
 from .exact import exact_solution, positive_weight_at
 from .landscape import Landscape, landscape
@@ -59,15 +60,7 @@ class Prediction:
         return asdict(self)
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), default=_json_default)
-
-
-def _json_default(obj: object) -> object:
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, np.generic):
-        return obj.item()
-    raise TypeError(f"not JSON serialisable: {type(obj)}")
+        return json.dumps(self.to_dict(), default=json_default)
 
 
 def phase_of(rank: int, max_rank: int) -> Phase:
