@@ -117,7 +117,7 @@ def phase_diagram(spec: Spec, x: Axis, y: Axis, base_dir: Path | None = None) ->
         vectorisable = common_eigenbasis(land1.quadratic, b1) is not None and (
             b0 is None or common_eigenbasis(land0.quadratic + land1.quadratic, b0 + b1) is not None)
     if not vectorisable:
-        return _pointwise(spec, x, y, base_dir, max_rank)
+        return _pointwise(spec, x, y, base_dir, max_rank, land0.expandable)
     p = _grid_params(spec, x, y)
     a0, a1 = land0.quadratic, land1.quadratic - land0.quadratic
     b0 = b0 if b0 is not None else np.zeros_like(a0)
@@ -182,10 +182,11 @@ def _boundaries(spec: Spec, x: Axis, y: Axis, a0, a1, b0, b1, land0) -> list[dic
 MAX_POINTWISE_CELLS = {"polynomial": 144, "exact": 36}
 
 
-def _pointwise(spec: Spec, x: Axis, y: Axis, base_dir: Path | None, max_rank: int) -> PhaseDiagram:
+def _pointwise(spec: Spec, x: Axis, y: Axis, base_dir: Path | None, max_rank: int,
+               expandable: bool) -> PhaseDiagram:
     from rich.progress import track
 
-    kind = "polynomial" if landscape(spec, spec.moments(base_dir)).expandable else "exact"
+    kind = "polynomial" if expandable else "exact"
     limit = MAX_POINTWISE_CELLS[kind]
     if x.n * y.n > limit:
         side = int(limit**0.5)
