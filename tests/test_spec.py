@@ -71,7 +71,7 @@ def test_samples_file_estimates_moments(tmp_path) -> None:
 
 
 @pytest.mark.parametrize("content, needle", [
-    (b"not an array", "cannot read"),
+    (b"not an array", "not a .npy file"),
     (None, "does not exist"),
 ])
 def test_unreadable_sample_file(tmp_path, content: bytes | None, needle: str) -> None:

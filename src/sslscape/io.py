@@ -3,9 +3,9 @@
 Atomic writes: write to a temporary file in the same folder, fsync, then rename over the target, so a reader
 (or a resumed run) sees either the old file or the complete new one, never a torn write.
 
-`load_array`: one numeric array from .npy / .npz / .pt / .csv, every failure a one-line UserError. Arrays keep
-their dtype (a float32 file stays float32). In .npz and .pt dict files the array is the one named `embeddings`,
-`z`, `x`, `views`, `labels` or `y`, or the only one present.
+`load_array`: the array that plays a role (embeddings, views, labels, samples) in a .npy / .npz / .pt / .csv /
+.tsv file, chosen by name — never by position — with every failure a one-line UserError. Arrays keep their dtype
+(a float32 file stays float32).
 """
 
 from __future__ import annotations
@@ -70,65 +70,234 @@ def atomic_savefig(path: str | Path, fig: Any, **kwargs: Any) -> Path:
     return atomic_write(path, lambda f: fig.savefig(f, **kwargs))
 
 
-SUFFIXES = (".npy", ".npz", ".pt", ".csv")
-_KEYS = ("embeddings", "z", "x", "views", "labels", "y")
+SUFFIXES = (".npy", ".npz", ".pt", ".csv", ".tsv")
+
+# Array roles and the dict keys / table headers that name them (compared case-insensitively).
+ROLE_KEYS: dict[str, tuple[str, ...]] = {
+    "embeddings": ("embeddings", "embedding", "emb", "embs", "z", "features", "feature", "feats", "feat", "x",
+                   "representations", "representation", "reps", "latents", "latent", "outputs", "projections",
+                   "vectors", "h"),
+    "views": ("views", "view", "z_views", "augmented_views"),
+    "labels": ("labels", "label", "y", "targets", "target", "classes", "class", "class_id", "class_ids"),
+    "samples": ("samples", "x", "data", "inputs", "features", "images", "embeddings"),
+}
+ROLE_KEYS["data"] = ROLE_KEYS["samples"]
+INDEX_HEADERS = ("", "index", "idx", "id", "unnamed: 0", "row", "#")
+NPY_MAGIC = b"\x93NUMPY"
 
 
-def _pick(keys: list[str], path: Path) -> str:
-    for k in _KEYS:
-        if k in keys:
-            return k
+def _describe(arrays: dict[str, Any]) -> str:
+    return ", ".join(f"{k!r} {tuple(getattr(v, 'shape', ()))}" for k, v in arrays.items())
+
+
+def pick_by_role(arrays: dict[str, Any], role: str, name: str, key: str | None = None) -> str:
+    """The key of the array that plays `role` in a dict of arrays (a .npz / .pt file) — never a guess.
+
+    `key` (the user's choice) wins; else the one key named for the role (ROLE_KEYS, any case); else, when every
+    other key is named for another role (e.g. 'labels'), the one left. Anything else is a one-line UserError
+    listing the keys and their shapes.
+    """
+    keys = list(arrays)
+    if key is not None:
+        if key in arrays:
+            return key
+        folded = [k for k in keys if k.lower() == key.lower()]
+        if len(folded) == 1:
+            return folded[0]
+        raise UserError(f"{name} has no array {key!r}; it holds {_describe(arrays)}")
+    wanted = ROLE_KEYS.get(role, ())
+    named = [k for k in keys if k.lower().strip() in wanted]
+    if len(named) == 1:
+        return named[0]
+    others = {w for r, ws in ROLE_KEYS.items() if r != role and not (role in ("samples", "data") and r in (
+        "embeddings", "samples", "data")) for w in ws} - set(wanted)
+    rest = [k for k in keys if k.lower().strip() not in others]
+    if not named and len(rest) == 1:
+        return rest[0]
     if len(keys) == 1:
         return keys[0]
-    raise UserError(f"{path.name} holds arrays {keys}; name the one to diagnose 'embeddings' (or 'z'/'x')")
+    options = "/".join(wanted[:3]) or role
+    raise UserError(f"{name} holds {len(keys)} arrays — {_describe(arrays)} — and none is clearly the {role}; "
+                    f"pass --key NAME (or name it {options!r})")
 
 
-def _read_csv(path: Path) -> np.ndarray:
+def _is_number(cell: str) -> bool:
     try:
-        return np.loadtxt(path, delimiter=",", ndmin=2)
+        float(cell)
     except ValueError:
-        return np.loadtxt(path, delimiter=",", ndmin=2, skiprows=1)  # a header line
+        return False
+    return True
 
 
-def load_array(path: str | Path, what: str = "embeddings", mmap: bool = False) -> np.ndarray:
-    """Load one numeric array from a .npy/.npz/.pt/.csv file (shape checks are the caller's).
+def _split_rows(path: Path) -> list[list[str]]:
+    import csv
 
-    `mmap=True` memory-maps a .npy file: `diagnose` streams rows in chunks, so a matrix larger than RAM works.
+    text = path.read_text(encoding="utf-8-sig")  # utf-8-sig drops a spreadsheet's byte-order mark
+    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    if not lines:
+        raise UserError(f"{path.name!r} holds no data rows")
+    if path.suffix.lower() == ".tsv":
+        delim = "\t"
+    else:
+        counts = {c: lines[0].count(c) for c in (",", "\t", ";")}
+        delim = max(counts, key=counts.get) if max(counts.values()) else None
+    if delim is None:  # whitespace-separated (numpy.savetxt's default)
+        return [ln.split() for ln in lines]
+    return [[cell.strip() for cell in row] for row in csv.reader(lines, delimiter=delim)]
+
+
+def read_table(path: Path, role: str, key: str | None = None) -> np.ndarray:
+    """A numeric array (or, for labels, a column of strings/numbers) from a CSV/TSV file, read as spreadsheets,
+    pandas and numpy write them: with or without a header, with a row-index column, with non-numeric columns
+    (file names, class names) beside the numbers. Columns are taken by role: embeddings/samples = the numeric
+    columns that are neither a row index nor named as labels; labels = the one column named for labels, or the
+    only column. An ambiguous layout is refused in one line that says which columns would be taken.
+    """
+    rows = _split_rows(path)
+    width = len(rows[0])
+    for i, r in enumerate(rows):
+        if len(r) != width:
+            raise UserError(f"{path.name!r}: row {i + 1} has {len(r)} fields but row 1 has {width}; "
+                            "every row needs the same columns")
+    numeric_body = [all(_is_number(r[j]) for r in rows[1:]) for j in range(width)]
+    # a header: a non-number above a numeric column, or a name any role uses (a column of class names)
+    known = {w for ws in ROLE_KEYS.values() for w in ws}
+    header = len(rows) > 1 and any((not _is_number(c) and numeric_body[j]) or c.lower() in known
+                                   for j, c in enumerate(rows[0]))
+    names = [c.strip() for c in rows[0]] if header else [f"column {j + 1}" for j in range(width)]
+    body = rows[1:] if header else rows
+    if not body:
+        raise UserError(f"{path.name!r} has a header but no data rows")
+    numeric = [all(_is_number(r[j]) for r in body) for j in range(width)]
+    values = {j: np.array([float(r[j]) for r in body]) for j in range(width) if numeric[j]}
+    n = len(body)
+
+    def is_index(j: int) -> bool:
+        if j != 0 or not numeric[j] or width == 1:
+            return False
+        v = values[j]
+        named_index = header and names[j].lower() in INDEX_HEADERS
+        consecutive = np.array_equal(v, np.arange(n) + v[0]) and v[0] in (0.0, 1.0)
+        return consecutive and (named_index or not header)
+
+    label_named = [j for j in range(width) if header and names[j].lower() in ROLE_KEYS["labels"]]
+    if key is not None:
+        chosen = [j for j in range(width) if header and names[j] == key]
+        if not chosen:
+            raise UserError(f"{path.name!r} has no column {key!r}; its columns are {names}")
+        return values[chosen[0]] if numeric[chosen[0]] else np.array([r[chosen[0]] for r in body])
+    if role == "labels":
+        candidates = label_named or [j for j in range(width) if not is_index(j)]
+        if len(candidates) != 1:
+            raise UserError(f"{path.name!r} has columns {names}; name the label column 'label' (or give a file with "
+                            "one column)")
+        j = candidates[0]
+        return values[j] if numeric[j] else np.array([r[j] for r in body])
+    take = [j for j in range(width) if numeric[j] and not is_index(j) and j not in label_named]
+    if not take:
+        raise UserError(f"{path.name!r} has no numeric columns to read as {role} (columns: {names})")
+    if not header:  # an integer column beside float columns: labels or an index we cannot be sure of
+        ints = [j for j in take if np.all(values[j] == np.round(values[j])) and len(np.unique(values[j])) <= 1000]
+        if ints and len(ints) < len(take) and ints[0] in (take[0], take[-1]) and len(ints) <= 2:
+            kept = [names[j] for j in take if j not in ints]
+            raise UserError(f"{path.name!r}: {names[ints[0]]} holds integers (labels or ids?) beside "
+                            f"{len(take) - len(ints)} float columns; add a header naming it 'label' or 'id', or drop "
+                            f"it — the {role} would be {kept[0]} … {kept[-1]}")
+    return np.column_stack([values[j] for j in take])
+
+
+def _load_npy(path: Path, mmap: bool) -> np.ndarray:
+    with open(path, "rb") as fh:
+        magic = fh.read(len(NPY_MAGIC))
+    if magic != NPY_MAGIC:
+        raise UserError(f"{path.name!r} is not a .npy file (no NUMPY header: it is another format or corrupt); "
+                        "save the array with numpy.save")
+    try:
+        return np.load(path, allow_pickle=False, mmap_mode="r" if mmap else None)
+    except ValueError as exc:
+        if "pickle" in str(exc) or "object" in str(exc):
+            raise UserError(f"{path.name!r} holds Python objects (dtype object), which are not loaded (they can run "
+                            "code); save a numeric array") from exc
+        raise UserError(f"{path.name!r} is truncated or corrupt ({exc}); save it again with numpy.save") from exc
+    except EOFError as exc:
+        raise UserError(f"{path.name!r} is truncated (the data ends early); save it again with numpy.save") from exc
+
+
+def _tensor_to_numpy(obj: Any) -> Any:
+    import torch
+
+    if isinstance(obj, torch.Tensor):
+        t = obj.detach().cpu()
+        return (t.float() if t.dtype == torch.bfloat16 else t).numpy()
+    return obj
+
+
+def _load_pt(path: Path, role: str, key: str | None) -> np.ndarray:
+    import pickle
+    import zipfile
+
+    import torch
+
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)  # never unpickle code from a file
+    except (RuntimeError, pickle.UnpicklingError, zipfile.BadZipFile, EOFError, ValueError, AttributeError) as exc:
+        first = " ".join(str(exc).split())[:160]
+        raise UserError(f"cannot read {path.name!r} as a torch.save file of tensors ({type(exc).__name__}: {first}); "
+                        "save tensors or a dict of tensors with torch.save") from exc
+    if isinstance(obj, dict):
+        arrays = {str(k): v for k, v in obj.items() if isinstance(v, torch.Tensor | np.ndarray)}
+        if not arrays:
+            raise UserError(f"{path.name!r} holds a dict without tensors (keys {list(obj)[:8]}); save the arrays")
+        obj = arrays[pick_by_role(arrays, role, repr(path.name), key)]
+    elif isinstance(obj, list | tuple):
+        shapes = ", ".join(str(tuple(getattr(v, "shape", ()))) for v in obj)
+        raise UserError(f"{path.name!r} holds a {type(obj).__name__} of {len(obj)} items ({shapes}); which is the "
+                        f"{role} cannot be told from positions — save a dict, e.g. "
+                        "torch.save({'embeddings': z, 'labels': y}, path)")
+    return np.asarray(_tensor_to_numpy(obj))
+
+
+def load_array(path: str | Path, what: str = "embeddings", mmap: bool = False, key: str | None = None) -> np.ndarray:
+    """Load the array that plays role `what` ('embeddings', 'views', 'labels', 'samples', 'data') from a
+    .npy / .npz / .pt / .csv / .tsv file; every failure is a one-line UserError about the file.
+
+    .npz / .pt dicts: the array is chosen by role (`pick_by_role`: the key named for it, or `key`), never by
+    position. CSV/TSV: `read_table`. Arrays keep their dtype (float32 stays float32); `mmap=True` memory-maps a
+    .npy file. .pt files load with `weights_only=True` and .npy without pickles: a file cannot run code.
     """
     path = Path(path)
     if not path.is_file():
         raise UserError(f"{what} file {str(path)!r} does not exist; check the path")
-    if path.suffix.lower() not in SUFFIXES:
-        raise UserError(f"cannot read {what} from {path.name!r}: use a .npy, .npz, .pt or .csv file")
+    suffix = path.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise UserError(f"cannot read {what} from {path.name!r}: use a .npy, .npz, .pt or .csv/.tsv file")
     if path.stat().st_size == 0:
         raise UserError(f"{what} file {path.name!r} is empty (0 bytes); save an array into it")
-    suffix = path.suffix.lower()
     try:
         if suffix == ".npy":
-            arr = np.load(path, allow_pickle=False, mmap_mode="r" if mmap else None)
+            arr = _load_npy(path, mmap)
         elif suffix == ".npz":
-            with np.load(path, allow_pickle=False) as z:
-                arr = z[_pick(list(z.keys()), path)]
-        elif suffix == ".pt":
-            import torch
+            import zipfile
 
-            obj = torch.load(path, map_location="cpu", weights_only=True)
-            if isinstance(obj, dict):
-                obj = obj[_pick([str(k) for k in obj], path)]
-            if isinstance(obj, torch.Tensor):
-                obj = obj.detach()
-                arr = (obj.float() if obj.dtype == torch.bfloat16 else obj).numpy()
-            else:
-                arr = np.asarray(obj)
+            try:
+                with np.load(path, allow_pickle=False) as z:
+                    arrays = {k: z[k] for k in z.files}
+            except (zipfile.BadZipFile, OSError, EOFError) as exc:
+                raise UserError(f"{path.name!r} is not a valid .npz archive ({type(exc).__name__}); save it with "
+                                "numpy.savez") from exc
+            if not arrays:
+                raise UserError(f"{path.name!r} holds no arrays; save one with numpy.savez")
+            arr = arrays[pick_by_role(arrays, what, repr(path.name), key)]
+        elif suffix == ".pt":
+            arr = _load_pt(path, what, key)
         else:
-            arr = _read_csv(path) if what != "labels" else np.loadtxt(path, delimiter=",", dtype=str, ndmin=1)
+            arr = read_table(path, what, key)
     except UserError:
         raise
-    except Exception as exc:  # numpy/torch raise many types for corrupt files
-        raise UserError(
-            f"cannot read {what} file {path.name!r} ({type(exc).__name__}: {exc}); "
-            "save the array with numpy.save, numpy.savez, torch.save or as CSV"
-        ) from exc
+    except (ValueError, OSError, UnicodeDecodeError) as exc:  # numpy raises several types for corrupt files
+        detail = " ".join(str(exc).split())[:160]
+        raise UserError(f"cannot read {what} file {path.name!r} ({type(exc).__name__}: {detail}); save the array with "
+                        "numpy.save, numpy.savez, torch.save or as CSV") from exc
     if arr.size == 0:
         raise UserError(f"{what} file {path.name!r} holds an empty array (shape {arr.shape})")
     if what != "labels" and not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):

@@ -26,9 +26,10 @@ def files(tmp_path_factory):
     z = (rng.standard_normal((600, 8)) * np.array([3, 2, 1, 1, 0.5, 0, 0, 0])).astype(np.float32)
     np.save(d / "z.npy", z)
     np.save(d / "y.npy", (z[:, 0] > 0).astype(int))
-    views = z[:100, None, :] + 0.1 * rng.standard_normal((100, 4, 8)).astype(np.float32)
+    views = z[:, None, :] + 0.1 * rng.standard_normal((600, 4, 8)).astype(np.float32)
     np.save(d / "v3.npy", views)
-    np.save(d / "v2.npy", views.reshape(400, 8))
+    np.save(d / "v2.npy", views.reshape(2400, 8))
+    np.save(d / "v_other.npy", views[:100])
     bad = z.copy()
     bad[[5, 9, 11]] = np.nan
     np.save(d / "nan.npy", bad)
@@ -95,7 +96,6 @@ def test_table_plot_and_spec(files, capsys, tmp_path):
 
 
 def test_spec_json_reports_agreement(files, capsys):
-    pytest.importorskip("sslscape.theory")
     obj = json.loads(
         run(["diagnose", str(files / "z.npy"), "--json", "--spec", str(files / "spec.json")], capsys)[1]
     )
@@ -106,10 +106,10 @@ def test_spec_json_reports_agreement(files, capsys):
     "argv, message",
     [
         (["nan.npy"], "3 of 600 rows with NaN/Inf"),
-        (["wide.npy"], "N = 6 samples ≤ d = 8"),
+        (["z.npy", "--views", "v_other.npy"], "are of 100 samples but the embeddings have N = 600"),
         (["vec.npy"], "need (N, d)"),
         (["empty.npy"], "is empty"),
-        (["z.txt"], "use a .npy, .npz, .pt or .csv file"),
+        (["z.txt"], "use a .npy, .npz, .pt or .csv/.tsv file"),
         (["missing.npy"], "does not exist"),
         (["z.npy", "--views", "v2.npy"], "--n-views"),
         (["z.npy", "--labels", "wide.npy"], "one label per embedding row"),
@@ -124,6 +124,13 @@ def test_bad_input_exits_2_with_one_line(files, capsys, argv, message):
     assert out == ""
     assert err.count("\n") == 1 and err.startswith("error: ")
     assert message in err
+
+
+def test_fewer_samples_than_dimensions_is_answered(files, capsys):
+    code, out, err = run(["diagnose", str(files / "wide.npy"), "--json"], capsys)
+    assert code == 0, err
+    obj = json.loads(out)
+    assert obj["max_rank"] == 5 and "N − 1 = 5" in obj["reason"]
 
 
 def test_module_entry_point_prints_one_line_and_no_traceback(files):

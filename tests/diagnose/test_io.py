@@ -9,6 +9,14 @@ import torch
 from sslscape.diagnose.io import load_embeddings, load_labels, load_views
 from sslscape.errors import UserError
 
+
+def _npy_bytes(a: np.ndarray) -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    np.save(buf, a)
+    return buf.getvalue()
+
 Z = np.arange(40, dtype=np.float32).reshape(10, 4) % 7
 
 
@@ -30,9 +38,11 @@ def test_every_format_loads(tmp_path):
         (lambda p: p.write_bytes(b""), "empty"),
         (lambda p: np.save(p, np.zeros((0, 3))), "empty array"),
         (lambda p: np.save(p, np.zeros(5)), r"shape \(5,\), need \(N, d\)"),
-        (lambda p: np.save(p, np.zeros((3, 8))), "N = 3 samples ≤ d = 8"),
+        (lambda p: np.save(p, np.zeros((1, 8))), "single row"),
+        (lambda p: np.save(p, np.array([{"a": 1}] * 3, dtype=object), allow_pickle=True), "Python objects"),
         (lambda p: np.save(p, np.array([["a", "b"]] * 4)), "dtype"),
-        (lambda p: p.write_bytes(b"not numpy at all"), "cannot read"),
+        (lambda p: p.write_bytes(b"not numpy at all"), "not a .npy file"),
+        (lambda p: p.write_bytes(_npy_bytes(np.ones((50, 4)))[:-40]), "truncated"),
     ],
 )
 def test_bad_embedding_files(tmp_path, make, message):
@@ -47,8 +57,9 @@ def test_wrong_suffix_and_ambiguous_npz(tmp_path):
     with pytest.raises(UserError, match=".npy, .npz, .pt or .csv"):
         load_embeddings(tmp_path / "z.txt")
     np.savez(tmp_path / "m.npz", a=Z, b=Z)
-    with pytest.raises(UserError, match="name the one"):
+    with pytest.raises(UserError, match=r"holds 2 arrays — 'a' \(10, 4\), 'b' \(10, 4\) — .*--key NAME"):
         load_embeddings(tmp_path / "m.npz")
+    np.testing.assert_array_equal(load_embeddings(tmp_path / "m.npz", key="b"), Z)
 
 
 def test_views_shapes(tmp_path):

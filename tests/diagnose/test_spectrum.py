@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from sslscape.diagnose.metrics import default_rtol, normalized_std_from_moments
-from sslscape.diagnose.spectrum import EmbeddingError, covariance_spectrum, moments
+from sslscape.diagnose.metrics import normalized_std_of
+from sslscape.diagnose.spectrum import EmbeddingError, covariance_spectrum
 from sslscape.errors import UserError
 
 
@@ -15,7 +15,7 @@ def test_singular_values_by_construction_float64(make_embeddings):
     s = np.array([10.0, 5.0, 2.0, 1.0, 0.5, 0.1, 0.0, 0.0])
     x = make_embeddings(s, n=500, shift=1e3)  # a large mean must not spoil the small singular values
     sv = covariance_spectrum(x).singular_values
-    # A Gram squares the condition number: zero σ come back at ≈ √ε · σ_1, not ε · σ_1.
+    # A float64 Gram squares the condition number: zero σ come back at ≈ √ε · σ_1, not ε · σ_1.
     np.testing.assert_allclose(sv, s, rtol=1e-9, atol=3 * np.sqrt(np.finfo(float).eps) * s[0])
 
 
@@ -23,16 +23,23 @@ def test_float32_matches_float64_svd(make_embeddings):
     s = np.geomspace(10.0, 0.1, 16)
     x = make_embeddings(s, n=2000, seed=1, shift=50.0).astype(np.float32)
     ref = np.linalg.svd(x.astype(np.float64) - x.astype(np.float64).mean(0), compute_uv=False)
-    got = covariance_spectrum(x)
-    assert got.compute_dtype == "float32"
-    np.testing.assert_allclose(got.singular_values, ref, rtol=1e-4)
+    got = covariance_spectrum(x, compute="float64")
+    np.testing.assert_allclose(got.singular_values, ref, rtol=1e-10)
+    # the float32 fast path: every eigenvalue within ~u₃₂ λ_1 (spectrum.py's claim)
+    fast = covariance_spectrum(x, compute="float32")
+    assert fast.compute_dtype == "float32"
+    lam = ref**2 / len(x)
+    np.testing.assert_allclose(fast.eigenvalues, lam, rtol=0, atol=5e-8 * lam.sum())
 
 
 def test_uncentred_spectrum_is_svd_of_raw_matrix(make_embeddings):
     x = make_embeddings(np.array([3.0, 2.0, 1.0]), n=50, shift=4.0)
     np.testing.assert_allclose(
-        covariance_spectrum(x, center=False).singular_values, np.linalg.svd(x, compute_uv=False), rtol=1e-10
+        covariance_spectrum(x).raw_singular_values, np.linalg.svd(x, compute_uv=False), rtol=1e-10
     )
+    wide = np.random.default_rng(1).standard_normal((6, 10)) + 1.0  # N < d: min(N, d) raw singular values
+    np.testing.assert_allclose(covariance_spectrum(wide).raw_singular_values, np.linalg.svd(wide, compute_uv=False),
+                               rtol=1e-10)
 
 
 def test_chunking_does_not_change_the_answer():
@@ -40,6 +47,8 @@ def test_chunking_does_not_change_the_answer():
     a = covariance_spectrum(x).eigenvalues
     b = covariance_spectrum(x, chunk_rows=7).eigenvalues
     np.testing.assert_allclose(a, b, rtol=1e-12)
+    c = covariance_spectrum(x.astype(np.float32), chunk_rows=7, compute="float32").eigenvalues
+    np.testing.assert_allclose(c, a, rtol=1e-6)
 
 
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32, torch.float64])
@@ -49,19 +58,19 @@ def test_torch_inputs_of_every_float_dtype(dtype):
     )
     x = x.to(dtype)
     ref = np.linalg.eigvalsh(np.cov(x.double().numpy().T, bias=True))[::-1]
-    np.testing.assert_allclose(
-        covariance_spectrum(x).eigenvalues, ref, rtol=1e-3 if dtype != torch.float64 else 1e-10
-    )
+    ref = np.linalg.eigvalsh(np.cov(x.double().numpy().T, bias=True))[::-1]  # of the values as stored
+    np.testing.assert_allclose(covariance_spectrum(x).eigenvalues, ref, rtol=1e-10)
 
 
-def test_exact_low_rank_float32_noise_stays_far_below_the_rank_threshold(make_embeddings):
-    # The claim in metrics.default_rtol: rounding noise of the float32 Gram sits ≥ 10× below d·ε·λ_1.
+@pytest.mark.parametrize("compute", ["float32", "float64"])
+def test_exact_low_rank_float32_zeros_stay_below_the_noise_floor(make_embeddings, compute):
+    # The claim of spectrum.py: zero eigenvalues come back below the noise floor, real ones far above it.
     d, r = 64, 12
     s = np.r_[np.geomspace(1.0, 0.03, r), np.zeros(d - r)]
     x = make_embeddings(s, n=1000, seed=3, shift=20.0).astype(np.float32)
-    lam = covariance_spectrum(x).eigenvalues
-    assert lam[r] < 0.1 * default_rtol(d, "float32") * lam[0]
-    assert lam[r - 1] > 10 * default_rtol(d, "float32") * lam[0]
+    sp = covariance_spectrum(x, compute=compute)
+    assert sp.eigenvalues[r] < 0.1 * sp.noise_floor
+    assert sp.eigenvalues[r - 1] > 1e6 * sp.noise_floor
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
@@ -91,10 +100,10 @@ def test_bad_shapes(shape, message):
         covariance_spectrum(np.zeros(shape))
 
 
-def test_moments_mean_and_normalised_sums():
+def test_streamed_norms_and_normalised_sums():
     x = np.array([[3.0, 4.0], [0.0, 0.0], [1.0, 0.0]])
-    m = moments(x)
-    np.testing.assert_allclose(m.mean, x.mean(0))
+    sp = covariance_spectrum(x)
     u = np.array([[0.6, 0.8], [0.0, 0.0], [1.0, 0.0]])  # the zero row contributes u = 0, not NaN
-    assert normalized_std_from_moments(m) == pytest.approx(u.std(axis=0).mean(), rel=1e-12)
-    assert m.sq_norm_mean == pytest.approx((25 + 0 + 1) / 3)
+    assert normalized_std_of(sp.unit_variances) == pytest.approx(u.std(axis=0).mean(), rel=1e-12)
+    assert sp.mean_sq_norm == pytest.approx((25 + 0 + 1) / 3)
+    assert sp.zero_rows == 1

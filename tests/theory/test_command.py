@@ -90,7 +90,7 @@ def test_bad_spec_from_the_real_entry_point(tmp_path: Path) -> None:
 def test_unreadable_sample_file_exits_2(run, tmp_path: Path) -> None:
     (tmp_path / "x.npy").write_bytes(b"garbage")
     res = run("predict", _write(tmp_path, {"objective": "spectral", "data": {"samples": "x.npy"}}))
-    assert res.returncode == 2 and "cannot read" in res.stderr and len(res.stderr.strip().splitlines()) == 1
+    assert res.returncode == 2 and "not a .npy file" in res.stderr and len(res.stderr.strip().splitlines()) == 1
 
 
 @pytest.mark.parametrize("args, needle", [

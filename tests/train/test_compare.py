@@ -15,6 +15,7 @@ class FakePrediction:  # the shape of sslscape.theory.Prediction that compare re
     phase: str
     spectrum: tuple[float, ...]
     thresholds: dict
+    rank_max: int | None = None
 
 
 def spectral_closed_form(spec, order="quartic", base_dir=None):

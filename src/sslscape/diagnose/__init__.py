@@ -4,9 +4,10 @@
     d = diagnose(z)            # z: (N, d) numpy array or torch tensor (CPU/GPU, float16/32/64)
     print(d.verdict, d.reason) # 'healthy' | 'dimensional collapse (k of d)' | 'complete collapse'
 
-One module per concern: `spectrum` (streaming covariance eigenvalues), `metrics` (rank, effective rank,
-RankMe, α-ReQ, normalised std), `lidar`, `diagnosis` (verdict), `probe` (kNN / linear probe), `compare`
-(vs theory), `plot`, `callback` (training monitors), `io` + `command` (CLI).
+One module per concern: `spectrum` (streamed covariance eigenvalues, accurate to float64), `rank` (the rank
+rules: numerical rank, collapse rank, agreement), `metrics` (effective rank, RankMe, α-ReQ, normalised std),
+`lidar`, `diagnosis` (verdict), `probe` (kNN / linear probe), `compare` (vs theory), `plot`, `callback`
+(training monitors), `io` + `command` (CLI).
 """
 
 from __future__ import annotations
@@ -15,24 +16,30 @@ from typing import Any
 
 from .callback import EmbeddingMonitor, log_embedding_metrics
 from .compare import TheoryComparison, compare_to_theory, predict_from_spec
-from .diagnosis import Diagnosis, diagnose, verdict
+from .diagnosis import Diagnosis, diagnose, diagnosis_of, verdict
 from .lidar import lidar
-from .metrics import alpha_req, default_rtol, effective_rank, normalized_std, numerical_rank, rankme
+from .metrics import alpha_req, effective_rank, normalized_std, rankme
 from .probe import ProbeResult, probe_accuracies
+from .rank import Agreement, CollapseCut, agreement, collapse_cut, collapse_rank, numerical_rank
 from .spectrum import EmbeddingError, Spectrum, covariance_spectrum
 
 __all__ = [
+    "Agreement",
+    "CollapseCut",
     "Diagnosis",
     "EmbeddingError",
     "EmbeddingMonitor",
     "ProbeResult",
     "Spectrum",
     "TheoryComparison",
+    "agreement",
     "alpha_req",
+    "collapse_cut",
+    "collapse_rank",
     "compare_to_theory",
     "covariance_spectrum",
-    "default_rtol",
     "diagnose",
+    "diagnosis_of",
     "effective_rank",
     "lidar",
     "log_embedding_metrics",

@@ -4,8 +4,8 @@
     sslscape diagnose z.npy --json               # one JSON object on stdout
     sslscape diagnose z.npy --views v.npy --n-views 4 --labels y.npy --plot spectrum.png --spec spec.json
 
-Bad input (missing/empty/unreadable file, wrong shape, N ≤ d, NaN/Inf rows) raises UserError: one line,
-exit 2.
+Bad input (missing/empty/unreadable file, ambiguous arrays, wrong shape, NaN/Inf rows) raises UserError: one
+line, exit 2. N ≤ d is answered, with min(N − 1, d) measurable directions stated.
 """
 
 from __future__ import annotations
@@ -24,7 +24,10 @@ def _fmt(x: float | None, digits: int = 4) -> str:
 
 
 def diagnose_command(
-    embeddings: Annotated[Path, typer.Argument(metavar="FILE", help="(N, d) embeddings: .npy/.npz/.pt/.csv")],
+    embeddings: Annotated[Path, typer.Argument(metavar="FILE", help="(N, d) embeddings: .npy/.npz/.pt/.csv/.tsv")],
+    key: Annotated[
+        str | None, typer.Option("--key", help="the array (.npz/.pt key, CSV column) holding the embeddings")
+    ] = None,
     views: Annotated[
         Path | None,
         typer.Option(
@@ -46,7 +49,6 @@ def diagnose_command(
         typer.Option("--spec", help="problem spec: compare with the theory's predicted rank and spectrum"),
     ] = None,
     order: Annotated[str, typer.Option(help="theory order for --spec: quartic or exact")] = "quartic",
-    rtol: Annotated[float | None, typer.Option(help="rank threshold on λ_k/λ_1 (default d·ε)")] = None,
     seed: Annotated[int, typer.Option(help="seed of the probes' train/test split")] = 0,
 ) -> None:
     """Spectrum, numerical/effective rank, RankMe, LiDAR, α-ReQ and a collapse verdict for any embeddings."""
@@ -56,18 +58,16 @@ def diagnose_command(
 
     if order not in ("quartic", "exact"):
         raise UserError(f"--order must be 'quartic' or 'exact', got {order!r}")
-    if rtol is not None and not 0.0 < rtol < 1.0:
-        raise UserError(f"--rtol must lie in (0, 1), got {rtol}")
     if n_views is not None and views is None:
         raise UserError("--n-views needs --views FILE (the views to group); add --views or drop --n-views")
-    z = load_embeddings(embeddings)
-    v = load_views(views, n_views) if views is not None else None
+    z = load_embeddings(embeddings, key=key)
+    v = load_views(views, n_views, z.shape[0]) if views is not None else None
     if v is not None and v.shape[2] != z.shape[1]:
         raise UserError(
             f"views have d = {v.shape[2]} but embeddings have d = {z.shape[1]}; use the same encoder"
         )
     y = load_labels(labels, z.shape[0]) if labels is not None else None
-    result = diagnose(z, views=v, rtol=rtol)
+    result = diagnose(z, views=v)
 
     out: dict[str, Any] = result.to_dict()
     probes = None
@@ -102,13 +102,19 @@ def diagnose_command(
     )
     table.add_row("verdict", f"[bold]{result.verdict}[/bold]")
     table.add_row("why", result.reason)
-    table.add_row("numerical rank", f"{result.rank} of {result.dim} (λ_k > {result.rank_rtol:.1e} λ_1)")
+    table.add_row("collapse rank", f"{result.rank} of {result.max_rank} measurable (cut at λ/λ_1 = "
+                  f"{result.rank_rtol:.1e}; rule: docs/metrics.md)")
+    table.add_row("numerical rank", f"{result.numerical_rank} (λ > {result.numerical_rank_floor:.2e}: rounding noise "
+                  f"of {result.storage} values × 16)")
+    table.add_row("variance in surviving directions", f"{result.surviving_variance_share:.2%}")
     table.add_row("effective rank", _fmt(result.effective_rank))
     table.add_row("RankMe", _fmt(result.rankme))
     table.add_row("α-ReQ", _fmt(result.alpha, 3))
     table.add_row(
         "std of L2-normalised z", f"{result.normalized_std:.4g} (healthy ≈ 1/√d = {result.dim**-0.5:.4g})"
     )
+    if result.mean_cosine is not None:
+        table.add_row("mean pairwise cosine", f"{result.mean_cosine:.6f}")
     if result.lidar is not None:
         table.add_row("LiDAR", _fmt(result.lidar))
     table.add_row("top eigenvalues", ", ".join(f"{x:.3g}" for x in result.eigenvalues[:6]) + " …")

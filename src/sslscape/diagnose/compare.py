@@ -1,7 +1,9 @@
 """Measured vs predicted: put `sslscape.theory.predict(spec)` next to the diagnosis of trained embeddings.
 
-Ranks are compared exactly (`agree` = equal ranks). Spectra are compared by shape only — each divided by its
-own top eigenvalue — because the overall scale depends on the training run (learning rate, steps, init);
+Ranks follow the one agreement rule (`rank.agreement`): the predicted spectrum is cut by the same collapse rule
+as the measured one, and they agree when the measured collapse rank lies in the predicted range (the depth ≥ 2
+metastable band widens it upwards). Spectra are compared by shape only — each divided by its own top eigenvalue —
+because the overall scale depends on the training run (learning rate, steps, init);
 `spectrum_distance` = max_k |λ̂_k/λ̂_1 − λ_k/λ_1| ∈ [0, 1] (0 = same shape).
 
 The theory package is imported inside `predict_from_spec`, so diagnostics keep working if it is broken.
@@ -18,12 +20,14 @@ import numpy as np
 
 from ..errors import UserError
 from .diagnosis import Diagnosis
+from .rank import RULE, agreement
 
 
 class PredictionLike(Protocol):
     """What we read from `sslscape.theory.Prediction`."""
 
     rank: int
+    rank_max: int
     phase: str
     spectrum: tuple[float, ...]
 
@@ -32,12 +36,15 @@ class PredictionLike(Protocol):
 class TheoryComparison:
     measured_rank: int
     predicted_rank: int
+    predicted_rank_max: int
+    theory_rank: int  # directions alive in the theory (its own count, before the collapse rule)
     agree: bool
     measured_phase: str
     predicted_phase: str
     measured_spectrum: tuple[float, ...]  # λ_k / λ_1, descending, length d
     predicted_spectrum: tuple[float, ...]  # λ̂_k / λ̂_1, descending, length d
     spectrum_distance: float
+    rule: str = RULE
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -61,10 +68,13 @@ def compare_to_theory(diagnosis: Diagnosis, prediction: PredictionLike) -> Theor
             f"{diagnosis.dim}; set embed_dim = {diagnosis.dim} in the spec"
         )
     measured = _shape(diagnosis.eigenvalues)
+    rule = agreement(prediction.spectrum, diagnosis.rank, predicted_rank_max=getattr(prediction, "rank_max", None))
     return TheoryComparison(
         measured_rank=diagnosis.rank,
-        predicted_rank=int(prediction.rank),
-        agree=diagnosis.rank == int(prediction.rank),
+        predicted_rank=rule.predicted_rank,
+        predicted_rank_max=rule.predicted_rank_max,
+        theory_rank=int(prediction.rank),
+        agree=rule.agree,
         measured_phase=diagnosis.phase,
         predicted_phase=str(prediction.phase),
         measured_spectrum=tuple(float(v) for v in measured),

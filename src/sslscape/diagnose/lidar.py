@@ -41,7 +41,8 @@ def lidar(
 ) -> float:
     """LiDAR of `views` shaped (N samples, q views, d); needs N ≥ 2 and q ≥ 2. See the module docstring.
 
-    Streams the samples in chunks (float64 accumulation), so memory is the input plus one chunk.
+    Streams the samples in chunks, in float64 (the measurement core's precision), so memory is the input plus
+    one chunk.
     Raises EmbeddingError for a wrong shape or NaN/Inf views.
     """
     v = _as_views_array(views)
@@ -60,11 +61,10 @@ def lidar(
             f"views have {bad} of {n} samples with NaN/Inf; drop or fix them first", nonfinite_rows=bad
         )
 
-    cdt = np.float64 if v.dtype == np.float64 else np.float32
     means = v.mean(axis=1, dtype=np.float64)  # (N, d) per-sample means μ_i
     within = np.zeros((d, d))
     for s in _row_chunks(n, chunk_samples):
-        dev = (v[s].astype(cdt) - means[s, None, :].astype(cdt)).reshape(-1, d)  # (chunk·q, d) z_ij − μ_i
+        dev = (v[s].astype(np.float64) - means[s, None, :]).reshape(-1, d)  # (chunk·q, d) z_ij − μ_i
         within += dev.T @ dev
     within = within / (n * (q - 1)) + delta * np.eye(d)
     centred_means = means - means.mean(axis=0)

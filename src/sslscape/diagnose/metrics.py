@@ -1,12 +1,14 @@
-"""Scalar collapse metrics of an embedding spectrum (all pure functions of the singular values / eigenvalues).
+"""Scalar metrics of an embedding spectrum, each defined once (docs/metrics.md); pure functions.
 
-- numerical rank: #{k : λ_k > rtol · λ_1} with rtol = d · ε(compute dtype) by default (`default_rtol`);
-- effective rank (Roy & Vetterli 2007): exp H(p), p_k = σ_k / ‖σ‖₁;
-- RankMe (Garrido et al. 2023): exp H(p), p_k = σ_k / ‖σ‖₁ + ε with ε = 1e-7;
-- α-ReQ (Agrawal et al. 2022): α in λ_k ∝ k^{−α}, least squares on log λ vs log k;
-- per-dimension std of L2-normalised embeddings (as logged by lightly / solo-learn): ≈ 1/√d when healthy,
-  → 0 under complete collapse.
-H(p) = −Σ_k p_k log p_k with 0 log 0 = 0. Tests: tests/diagnose/test_metrics.py.
+- effective rank (Roy & Vetterli 2007, on **singular values**): exp H(p), p_k = σ_k / ‖σ‖₁;
+- RankMe (Garrido et al. 2023, Eq. 2, singular values of the raw embedding matrix): exp H(p), p_k = σ_k/‖σ‖₁ + ε,
+  ε = 1e-7, over the min(N, d) singular values;
+- α-ReQ (Agrawal et al. 2022): α in λ_k ∝ k^{−α}, least squares on log λ vs log k over the surviving directions;
+- normalised std (lightly's `std_of_l2_normalized`, SimSiam's collapse monitor): mean over dimensions of the std of
+  u_i = z_i/‖z_i‖ — 1/√d when healthy, → 0 under complete collapse;
+- mean pairwise cosine over i ≠ j, from the same sums: 1 − cos̄ = N/(N − 1) · Σ_k Var(u_k).
+H(p) = −Σ_k p_k log p_k with 0 log 0 = 0. The rank rules live in `rank.py`. Tests: tests/diagnose/test_metrics.py
+and tests/diagnose/test_precision.py (against a float64 SVD for float16/float32/float64 inputs).
 """
 
 from __future__ import annotations
@@ -15,27 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from .spectrum import Moments, moments
+from .rank import collapse_cut
+from .spectrum import covariance_spectrum
 
 RANKME_EPS = 1e-7  # Garrido et al. 2023, Eq. 2
-
-
-def default_rtol(dim: int, compute_dtype: str = "float32") -> float:
-    """Relative eigenvalue threshold d · ε of the Gram's dtype: below λ_1 · d · ε λ is rounding noise.
-
-    (The usual matrix-rank rule σ_k > σ_1 · max(N, d) · ε applies to an SVD of X; we never form one, and a
-    float32 Gram squares the condition number, so its noise floor sits at λ_1 · O(d ε) instead. A test builds
-    exact low-rank float32 embeddings and checks that the noise eigenvalues stay 10× below this.)
-    """
-    return dim * float(np.finfo(np.dtype(compute_dtype)).eps)
-
-
-def numerical_rank(eigenvalues: np.ndarray, rtol: float) -> int:
-    """#{k : λ_k > rtol · λ_1}; 0 when λ_1 = 0 (all embeddings equal)."""
-    lam = np.asarray(eigenvalues, dtype=np.float64)
-    if lam.size == 0 or lam.max() <= 0.0:
-        return 0
-    return int(np.count_nonzero(lam > rtol * lam.max()))
 
 
 def _entropy_exp(p: np.ndarray) -> float:
@@ -46,35 +31,33 @@ def _entropy_exp(p: np.ndarray) -> float:
 def effective_rank(singular_values: np.ndarray) -> float:
     """Roy & Vetterli (2007): erank = exp(−Σ_k p_k log p_k), p_k = σ_k / ‖σ‖₁; 0 for an all-zero σ.
 
-    Equals r for r equal non-zero singular values; lies in [1, rank] otherwise.
+    Takes singular values (σ_k = √(N λ_k) of the centred embeddings; any common scale). Equals r for r equal
+    non-zero singular values and lies in [1, rank] otherwise. From covariance eigenvalues use
+    `effective_rank(np.sqrt(eigenvalues))`.
     """
-    s = np.asarray(singular_values, dtype=np.float64)
+    s = np.clip(np.asarray(singular_values, dtype=np.float64), 0.0, None)
     total = s.sum()
-    if total <= 0.0:
-        return 0.0
-    return _entropy_exp(s / total)
+    return 0.0 if total <= 0.0 else _entropy_exp(s / total)
 
 
 def rankme(singular_values: np.ndarray, eps: float = RANKME_EPS) -> float:
     """RankMe (Garrido et al. 2023, Eq. 2): exp(−Σ_k p_k log p_k), p_k = σ_k / ‖σ‖₁ + ε, ε = 1e-7.
 
-    The ε keeps log finite for zero singular values; it adds about d · ε · log(1/ε) ≈ 3e-3 at d = 2,048.
-    Garrido et al. use the singular values of the raw (uncentred) embedding matrix; `diagnose` does the same.
-    Returns 0 for an all-zero σ (there is no distribution to take the entropy of).
+    Garrido et al. use the min(N, d) singular values of the raw (uncentred) embedding matrix; so does
+    `diagnose` (`Spectrum.raw_singular_values`). The ε keeps log finite for zero singular values; it adds about
+    d·ε·log(1/ε) ≈ 3e-3 at d = 2,048. Returns 0 for an all-zero σ.
     """
-    s = np.asarray(singular_values, dtype=np.float64)
+    s = np.clip(np.asarray(singular_values, dtype=np.float64), 0.0, None)
     total = s.sum()
-    if total <= 0.0:
-        return 0.0
-    return _entropy_exp(s / total + eps)
+    return 0.0 if total <= 0.0 else _entropy_exp(s / total + eps)
 
 
 def alpha_req(eigenvalues: np.ndarray, k_min: int = 1, k_max: int | None = None) -> float:
     """α-ReQ (Agrawal et al. 2022): fit log λ_k = c − α log k by least squares over k = k_min … k_max.
 
-    `k_max` defaults to the last positive eigenvalue; `diagnose` passes the numerical rank so the
-    rounding-noise tail (which would flatten the fit) is excluded. NaN with fewer than 3 points to fit.
-    Exact for λ_k = c k^{−α}; a healthy SSL representation has α ≈ 1 (Agrawal et al.).
+    `k_max` defaults to the last positive eigenvalue; `diagnose` passes the collapse rank so a floor (which
+    would flatten the fit) is excluded. NaN with fewer than 3 points to fit. Exact for λ_k = c k^{−α}; a
+    healthy SSL representation has α ≈ 1 (Agrawal et al.).
     """
     lam = np.asarray(eigenvalues, dtype=np.float64)
     positive = int(np.count_nonzero(lam > 0))
@@ -86,16 +69,30 @@ def alpha_req(eigenvalues: np.ndarray, k_min: int = 1, k_max: int | None = None)
     return float(-slope)
 
 
-def normalized_std_from_moments(m: Moments) -> float:
-    """Mean over dimensions of the std (over samples, biased) of u_i = z_i / ‖z_i‖.
+def normalized_std_of(unit_variances: np.ndarray) -> float:
+    """Mean over dimensions of the (biased) std over samples of u = z/‖z‖ — lightly's `std_of_l2_normalized`.
 
-    lightly's `std_of_l2_normalized`: 1/√d for isotropic embeddings, 0 under complete collapse.
+    1/√d for isotropic embeddings, 0 under complete collapse.
     """
-    mean = m.unit_sum / m.n  # sums are of u − r (see Moments), which leaves the variance unchanged
-    var = np.clip(m.unit_sq_sum / m.n - mean**2, 0.0, None)
-    return float(np.sqrt(var).mean())
+    return float(np.sqrt(np.clip(np.asarray(unit_variances, dtype=np.float64), 0.0, None)).mean())
+
+
+def mean_cosine_of(unit_variances: np.ndarray, n: int, zero_rows: int = 0) -> float | None:
+    """Mean pairwise cosine over i ≠ j: 1 − N/(N − 1)·Σ_k Var(u_k) (exact; None when a row is zero)."""
+    if zero_rows:
+        return None
+    return float(1.0 - n / (n - 1) * float(np.sum(unit_variances)))
 
 
 def normalized_std(z: Any) -> float:
-    """Per-dimension std of L2-normalised embeddings, averaged over dimensions (healthy ≈ 1/√d)."""
-    return normalized_std_from_moments(moments(z, scatter=False))
+    """Std of L2-normalised embeddings, averaged over dimensions (healthy ≈ 1/√d, collapsed → 0)."""
+    return normalized_std_of(covariance_spectrum(z).unit_variances)
+
+
+def spectrum_metrics(eigenvalues: np.ndarray, n: int = 1) -> dict[str, float | int]:
+    """Rank (collapse rule), effective rank and α of a covariance spectrum that has no stored data behind it
+    (a population spectrum eig(W C Wᵀ), a theory prediction): one call for training logs and experiments."""
+    lam = np.clip(np.asarray(eigenvalues, dtype=np.float64), 0.0, None)
+    cut = collapse_cut(lam)
+    return {"rank": cut.rank, "effective_rank": effective_rank(np.sqrt(n * lam)),
+            "alpha": alpha_req(lam, k_max=cut.rank)}

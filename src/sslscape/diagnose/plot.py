@@ -34,13 +34,13 @@ def plot_spectrum(diagnosis: Diagnosis, path: str | Path, theory: TheoryComparis
         pred = np.asarray(theory.predicted_spectrum)
         ok = pred > 0
         ax.loglog(k[ok], pred[ok], "--", lw=1.2, label=f"theory (rank {theory.predicted_rank})")
-    ax.axhline(
-        diagnosis.rank_rtol, color="grey", lw=0.8, ls=":", label=f"rank threshold {diagnosis.rank_rtol:.1e}"
-    )
+    if 0 < diagnosis.rank < diagnosis.max_rank:
+        ax.axhline(diagnosis.rank_rtol, color="grey", lw=0.8, ls=":", label="collapse cut")
+    if diagnosis.numerical_rank_floor > 0 and lam.size and lam[0] > 0:
+        ax.axhline(diagnosis.numerical_rank_floor / lam[0], color="lightgrey", lw=0.8, ls="--",
+                   label=f"rounding noise of {diagnosis.storage} values")
     if diagnosis.rank > 0:
-        ax.axvline(
-            diagnosis.rank, color="C3", lw=1, label=f"numerical rank {diagnosis.rank} of {diagnosis.dim}"
-        )
+        ax.axvline(diagnosis.rank, color="C3", lw=1, label=f"collapse rank {diagnosis.rank} of {diagnosis.dim}")
     if diagnosis.alpha is not None and diagnosis.rank >= 3:
         kk = k[: diagnosis.rank]
         # The least-squares line passes through the mean of (log k, log λ): that fixes its intercept.

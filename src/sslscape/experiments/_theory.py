@@ -1,8 +1,8 @@
 """Theory side of the experiments: `sslscape.theory.predict` plus which input axes survive.
 
 For a diagonal C (and diagonal S) the minimiser's directions are the coordinate axes, so "direction i survives"
-is read off the weights: axis i is alive iff c_i ‖W e_i‖² exceeds a relative tolerance of the largest such value
-(1e-9 for the closed form, whose dead directions are exact zeros; 1e-3 for trained weights, as the rank).
+is read off the weights: the axes whose energy c_i ‖W e_i‖² lies above the collapse rule's cut (the same rule
+as every rank, `sslscape.diagnose.rank`). `agrees` is the one agreement rule.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..diagnose.rank import agreement, collapse_cut
 from ..io import json_default
 from ..spec import Spec
 from ..theory import landscape, minimum, predict
-from ._training import RANK_REL_TOL
 
 
 def axis_energy(weight: np.ndarray, cov: np.ndarray) -> np.ndarray:
@@ -25,25 +25,32 @@ def axis_energy(weight: np.ndarray, cov: np.ndarray) -> np.ndarray:
     return diag * np.sum(np.asarray(weight)[:, :dim] ** 2, axis=0)
 
 
-def alive_axes(weight: np.ndarray | None, cov: np.ndarray, rel_tol: float = RANK_REL_TOL) -> list[bool]:
+def alive_axes(weight: np.ndarray | None, cov: np.ndarray) -> list[bool]:
+    """Per input axis: above the collapse cut of the axis energies (`collapse_cut`), for diagonal C."""
     if weight is None:
         return []
     e = axis_energy(weight, cov)
-    top = e.max(initial=0.0)
-    if top <= 1e-30:
-        return [False] * e.size
-    return [bool(v > rel_tol * top) for v in e]
+    keep = collapse_cut(e).rank
+    order = np.argsort(-e, kind="stable")[:keep]
+    return [bool(i in set(order.tolist())) for i in range(e.size)]
+
+
+def agrees(theory: dict, trained_rank: int) -> bool:
+    """The one agreement rule (`diagnose.rank.agreement`) for a `theory_point` and a trained collapse rank."""
+    return agreement(theory["spectrum"], trained_rank, predicted_rank_max=theory.get("rank_max")).agree
 
 
 def theory_point(spec: Spec, base_dir: Path | None = None) -> dict:
     """predict(spec, 'quartic') as a dict, plus the closed-form minimiser's alive axes when C is diagonal."""
     pred = predict(spec, "quartic", base_dir)
-    out = {"rank": pred.rank, "phase": pred.phase, "spectrum": [float(v) for v in pred.spectrum],
+    cut = agreement(pred.spectrum, 0, predicted_rank_max=pred.rank_max)
+    out = {"rank": cut.predicted_rank, "rank_max": cut.predicted_rank_max, "theory_rank": pred.rank,
+           "phase": pred.phase, "spectrum": [float(v) for v in pred.spectrum],
            "method": pred.method, "thresholds": json.loads(json.dumps(pred.thresholds, default=json_default))}
     moments = spec.moments(base_dir)
     diagonal = np.allclose(moments.cov, np.diag(np.diag(moments.cov)))
     land = landscape(spec, moments)
     if diagonal and land.expandable and spec.depth == 1:
         w = minimum(land, depth=1, seed=spec.seed).weights
-        out["alive_axes"] = alive_axes(w, moments.cov, 1e-9)
+        out["alive_axes"] = alive_axes(w, moments.cov)
     return out

@@ -2,11 +2,7 @@
 
 Used from the training engine: `parse_config` + `train` (exact sample losses of `sslscape.objectives` plus
 explicit L2 γ Σ‖W_l‖², Adam, cosine schedule), its Gaussian / mixture / digits / file sources, its kNN and
-linear-probe evaluators, its rank metrics and its image augmentation (for `estimate`'s Monte-Carlo crops).
-
-Added here (not in sslscape.train): `truncated_probe` — downstream accuracy of a representation restricted to
-its surviving directions (eigenvalues of Cov(z) above 1e-3·max). A probe on standardised raw features would
-re-amplify a collapsed direction that still carries a 1e-4 residual weight and hide the collapse.
+linear-probe evaluators and its image augmentation (for `estimate`'s Monte-Carlo crops).
 """
 
 from __future__ import annotations
@@ -18,12 +14,11 @@ import numpy as np
 import torch
 
 from ..spec import Spec
-from ..train import knn_accuracy, linear_probe_accuracy, parse_config, train
+from ..train import knn_accuracy, parse_config, train
 from ..train.data import load_digits_arrays, load_fashion_mnist
-from ..train.metrics import RANK_REL_TOL, effective_rank
 
-__all__ = ["Trained", "train_spec", "knn_accuracy_np", "truncated_probe", "load_digits_arrays",
-           "load_fashion_mnist", "image_crop_views", "RANK_REL_TOL", "effective_rank_np"]
+__all__ = ["Trained", "train_spec", "knn_accuracy_np", "load_digits_arrays", "load_fashion_mnist",
+           "image_crop_views"]
 
 
 @dataclass(frozen=True)
@@ -66,29 +61,10 @@ def train_spec(spec: Spec, *, steps: int, batch_size: int = 256, lr: float = 0.0
                    float(result.final_loss), result.knn_accuracy, result.linear_probe_accuracy, weight, bias)
 
 
-def effective_rank_np(spectrum: np.ndarray) -> float:
-    return float(effective_rank(torch.as_tensor(np.asarray(spectrum, float))))
-
-
 def knn_accuracy_np(train_z: np.ndarray, train_y: np.ndarray, test_z: np.ndarray, test_y: np.ndarray,
                     k: int = 20) -> float:
     t = lambda a: torch.as_tensor(np.asarray(a))  # noqa: E731
     return knn_accuracy(t(train_z).float(), t(train_y).long(), t(test_z).float(), t(test_y).long(), k=k)
-
-
-def truncated_probe(train_z: np.ndarray, train_y: np.ndarray, test_z: np.ndarray, test_y: np.ndarray,
-                    rel_tol: float = RANK_REL_TOL, seed: int = 0) -> float:
-    """Linear-probe accuracy on the representation's surviving subspace (see module docstring)."""
-    zc = train_z - train_z.mean(0)
-    lam, vec = np.linalg.eigh(zc.T @ zc / max(len(zc), 1))
-    keep = lam > rel_tol * max(lam.max(initial=0.0), 1e-300)
-    if not keep.any():  # complete collapse: chance level of the majority class
-        values, counts = np.unique(train_y, return_counts=True)
-        return float(np.mean(test_y == values[np.argmax(counts)]))
-    proj = vec[:, keep]
-    t = lambda a: torch.as_tensor(np.asarray(a))  # noqa: E731
-    return linear_probe_accuracy(t(train_z @ proj), t(train_y).long(), t(test_z @ proj), t(test_y).long(),
-                                 seed=seed)
 
 
 def image_crop_views(x: np.ndarray, side: int, min_area: float, seed: int) -> np.ndarray:

@@ -30,7 +30,7 @@ from ._common import (
     sweep_grid,
     trained_by_params,
 )
-from ._theory import theory_point
+from ._theory import agrees, theory_point
 from ._training import train_spec
 
 NAME = "bias"
@@ -79,7 +79,7 @@ def run(out_dir: str | Path, quick: bool = True, seeds: list[int] | None = None,
         points.append({"params": p, "theory": {"rank": th["rank"], "spectrum": th["spectrum"],
                                                "third_eigenvalue": th["spectrum"][EMBED - 1]},
                        "trained": runs, "trained_rank": rank, "trained_third_eigenvalue": third,
-                       "agree": rank == th["rank"]})
+                       "agree": agrees(th, rank)})
     fig = _figure(points, size, out / f"{NAME}.png")
     unsupported = [{"claim": f"mean {p['params']['mean']}, bias {p['params']['bias']}: trained rank "
                              f"{p['trained_rank']} vs predicted {p['theory']['rank']}",

@@ -33,7 +33,7 @@ from ._common import (
     sweep_grid,
     trained_by_params,
 )
-from ._theory import theory_point
+from ._theory import agrees, theory_point
 from ._training import train_spec
 
 NAME = "depth"
@@ -94,7 +94,7 @@ def run(out_dir: str | Path, quick: bool = True, seeds: list[int] | None = None,
                                                "critical_weight_decay_top": crit[p["depth"], p["noise_scale"]]},
                        "trained": runs, "trained_rank": rank,
                        "trained_top_variance": float(np.mean([r["spectrum"][0] for r in runs])),
-                       "agree": rank == th["rank"]})
+                       "agree": agrees(th, rank)})
     fig = _figure(points, size, crit, out / f"{NAME}.png")
     unsupported = []
     for p in points:

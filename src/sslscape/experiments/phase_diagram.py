@@ -29,7 +29,7 @@ from ._common import (
     sweep_grid,
     trained_by_params,
 )
-from ._theory import theory_point
+from ._theory import agrees, theory_point
 from ._training import train_spec
 
 NAME = "phase_diagram"
@@ -77,7 +77,7 @@ def run(out_dir: str | Path, quick: bool = True, seeds: list[int] | None = None,
         runs = trained[params_key(p)]
         rank = majority([r["rank"] for r in runs])
         points.append({"params": p, "theory": {k: th[k] for k in ("rank", "phase")}, "trained": runs,
-                       "trained_rank": rank, "agree": rank == th["rank"]})
+                       "trained_rank": rank, "agree": agrees(th, rank)})
     x_hi, y_hi = max(size.gammas) * 1.15 + 0.1, max(size.scales) * 1.15 + 0.5
     diagram = phase_diagram(make_spec(), Axis("weight_decay", 0.0, x_hi, 120), Axis("noise_scale", 0.0, y_hi, 120))
     fig = _figure(diagram, points, out / f"{NAME}.png")

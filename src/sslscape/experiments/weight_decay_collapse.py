@@ -29,7 +29,7 @@ from ._common import (
     sweep_grid,
     trained_by_params,
 )
-from ._theory import theory_point
+from ._theory import agrees, theory_point
 from ._training import train_spec
 
 NAME = "weight_decay_collapse"
@@ -91,7 +91,7 @@ def run(out_dir: str | Path, quick: bool = True, seeds: list[int] | None = None,
         rank = majority([r["rank"] for r in runs])
         points.append({"params": p, "theory": {k: th[k] for k in ("rank", "phase", "spectrum")},
                        "critical_weight_decay": th["thresholds"]["weight_decay"], "trained": runs,
-                       "trained_rank": rank, "trained_phase": _phase(rank), "agree": rank == th["rank"]})
+                       "trained_rank": rank, "trained_phase": _phase(rank), "agree": agrees(th, rank)})
     critical = {}
     for case in size.gammas:
         pts = [p for p in points if p["params"]["case"] == case]

@@ -23,16 +23,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..diagnose.rank import collapse_cut
 from ..objectives import PREDICTIVE, byol_loss, normalize_embeddings, simsiam_loss, view_loss
 from ..objectives._similarity import logits_with_positive
 from ..spec import Moments, Spec, load_samples
 from ._optim import deep_shapes, lbfgs_minimise, product
-from .solve import absolute_floor, count_rank, embedding_spectrum
+from .solve import embedding_spectrum
 
-# Relative eigenvalue threshold of the rank of an exact (numerically optimised) solution; the same default as
-# the trainer's, since weight decay drives collapsed directions to zero only exponentially.
-EXACT_RTOL = 1e-3
-EXACT_ATOL = 1e6  # × solve.absolute_floor (1e-12 × max data variance): the trainer's floor, 1e-6
 LARGE_N = 512  # the "large-batch" limit of the exact order: (1 − 1/N) = 0.998; halves the N² logits of 1024
 STACKABLE = ("infonce", "spectral")  # objectives whose losses accept stacked (n_batches, n, d) inputs
 
@@ -45,6 +42,13 @@ class ExactSolution:
     rank: int
     positive_weight: float | None  # mean softmax weight p̄ of the positive pair (InfoNCE), else None
     method: str
+
+
+def solution_rank(spectrum: np.ndarray, data_cov: np.ndarray) -> int:
+    """Rank of a numerically optimised solution: the collapse rule every measured rank uses (its dead
+    directions decay only exponentially), with the data's mean variance as the complete-collapse scale."""
+    d = data_cov.shape[0]
+    return collapse_cut(spectrum, reference_scale=float(np.trace(data_cov)) / max(d, 1)).rank
 
 
 def is_scale_invariant(spec: Spec) -> bool:
@@ -132,7 +136,7 @@ def exact_solution(spec: Spec, moments: Moments, base_dir: Path | None = None, n
     weights = best[1]
     spec_ev = embedding_spectrum(weights, data_cov, d)
     p_bar = _positive_weight(spec, anchor, positive, negatives, weights, n) if spec.objective == "infonce" else None
-    rank = count_rank(spec_ev, EXACT_RTOL, EXACT_ATOL * absolute_floor(data_cov))
+    rank = solution_rank(spec_ev, data_cov)
     return ExactSolution(weights, best[0], spec_ev, rank, p_bar, "exact_lbfgs")
 
 
@@ -236,5 +240,5 @@ def _integrate_predictive(spec: Spec, anchor: torch.Tensor, positive: torch.Tens
     else:
         method = "dynamics"
     spec_ev = embedding_spectrum(weights, data_cov[:dim, :dim], d)
-    rank = count_rank(spec_ev, EXACT_RTOL, EXACT_ATOL * absolute_floor(data_cov))
+    rank = solution_rank(spec_ev, data_cov)
     return ExactSolution(weights, float(loss.detach()), spec_ev, rank, None, method)

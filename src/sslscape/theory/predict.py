@@ -55,6 +55,7 @@ class Prediction:
     embed_dim: int
     notes: tuple[str, ...] = field(default_factory=tuple)
     positive_weight: float | None = None  # InfoNCE exact: mean softmax weight of the positive pair
+    rank_max: int | None = None  # locally stable directions (depth ≥ 2 metastable band); = rank otherwise
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -75,6 +76,25 @@ def max_rank_of(spec: Spec, moments: Moments) -> int:
 
 def predict(spec: Spec, order: Order = "quartic", base_dir: Path | None = None) -> Prediction:
     """Predict the learned representation of `spec` (see module docstring)."""
+    pred = _predict(spec, order, base_dir)
+    return replace(pred, rank_max=metastable_rank(spec, pred))
+
+
+def metastable_rank(spec: Spec, pred: Prediction) -> int:
+    """Upper end of the predicted rank range: directions with a locally stable non-zero state (depth ≥ 2).
+
+    For depth ≥ 2, W = 0 and a direction's non-zero state are both local minima up to its spinodal γ_sp
+    (thresholds['weight_decay_metastable']), so which one training keeps depends on the initialisation; the
+    theory only bounds the rank to [global-minimum rank, this].
+    """
+    meta = pred.thresholds.get("weight_decay_metastable")
+    if spec.depth == 1 or not meta:
+        return int(pred.rank)
+    cap = min(spec.embed_dim or len(meta), pred.max_rank)
+    return max(int(pred.rank), min(cap, sum(g > spec.weight_decay for g in meta)))
+
+
+def _predict(spec: Spec, order: Order, base_dir: Path | None) -> Prediction:
     if order not in ("quartic", "exact"):
         raise ValueError(f"order must be 'quartic' or 'exact', got {order!r}")
     moments = spec.moments(base_dir)

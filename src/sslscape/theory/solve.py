@@ -27,14 +27,13 @@ from functools import partial
 import numpy as np
 import torch
 
+from ..diagnose.rank import collapse_cut
 from ..errors import UserError
 from ._optim import deep_shapes, lbfgs_minimise, product
 from .landscape import Landscape, quartic_loss
 
 # Eigenvalues of A − γG within this relative distance of zero count as zero (rounding, not physics).
 EIG_RTOL = 1e-12
-# Relative eigenvalue threshold for the rank of a *numerically* found minimiser (closed forms give exact zeros).
-NUMERICAL_RTOL = 1e-6
 
 
 @dataclass(frozen=True)
@@ -231,8 +230,8 @@ def numerical_minimum(land: Landscape, depth: int = 1, n_starts: int = 6, seed: 
     if best is None or best[0] > 0.0:  # the collapsed point W = 0 (loss 0) is always a candidate
         best = (0.0, np.zeros((land.embed_dim, land.input_dim)))
     spec = embedding_spectrum(best[1], land.data_cov, land.embed_dim)
-    return Minimum(best[1], best[0], spec, count_rank(spec, NUMERICAL_RTOL, absolute_floor(land.data_cov)),
-                   "numerical")
+    scale = float(np.trace(land.data_cov)) / max(land.data_cov.shape[0], 1)
+    return Minimum(best[1], best[0], spec, collapse_cut(spec, reference_scale=scale).rank, "numerical")
 
 
 def _quartic_balance_scale(land: Landscape) -> float:

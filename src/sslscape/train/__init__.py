@@ -12,12 +12,12 @@ from .config import ConfigError, TrainConfig, load_config, parse_config, resolve
 from .data import DataError, load_fashion_mnist
 from .evaluate import knn_accuracy, linear_probe_accuracy
 from .loop import TrainResult, build_model, ssl_loss, train
-from .metrics import covariance_spectrum, effective_rank, population_spectrum, trained_rank
+from .metrics import Measured, measure_embeddings, measure_population, population_spectrum
 
-__all__ = ["CompareResult", "ConfigError", "DataError", "TrainConfig", "TrainResult", "build_model", "compare",
-           "compare_config", "covariance_spectrum", "effective_rank", "knn_accuracy", "linear_probe_accuracy",
-           "load_config", "load_fashion_mnist", "parse_config", "plot_compare", "population_spectrum",
-           "resolve_spec", "ssl_loss", "train", "trained_rank", "write_compare"]
+__all__ = ["CompareResult", "ConfigError", "DataError", "Measured", "TrainConfig", "TrainResult", "build_model",
+           "compare", "compare_config", "knn_accuracy", "linear_probe_accuracy", "load_config",
+           "load_fashion_mnist", "measure_embeddings", "measure_population", "parse_config", "plot_compare",
+           "population_spectrum", "resolve_spec", "ssl_loss", "train", "write_compare"]
 
 from .._callable import make_module_callable  # noqa: E402
 

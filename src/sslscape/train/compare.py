@@ -3,11 +3,11 @@
 For each seed the spec's linear / deep-linear encoder is trained with the exact sample loss on Gaussian data
 drawn from the spec (C, μ, additive noise S), batch size spec.batch_size (default 1024), Adam with a cosine
 schedule to 0 so that the final iterate sits at the minimum rather than rattling around it. The trained
-spectrum is eig(W C Wᵀ) of the end-to-end W; its rank counts eigenvalues above 1e-3 of the largest
-(`metrics.trained_rank`). `agree` is True when every seed's rank equals the predicted rank — or, for depth ≥ 2,
-lies in the predicted range [global-minimum rank, number of locally stable directions]: there W = 0 and every
-direction's non-zero state are both local minima up to the spinodal γ_sp (thresholds['weight_decay_metastable']),
-so which of them a run keeps depends on its initialisation, and the theory says only this range.
+spectrum is eig(W C Wᵀ) of the end-to-end W, cut by the collapse rule (`train.metrics`). `agree` follows the one
+agreement rule (`diagnose.rank.agreement`): every seed's collapse rank lies in the predicted range — the
+predicted spectrum cut by the same rule, up to the number of locally stable directions for depth ≥ 2 (there
+W = 0 and a direction's non-zero state are both local minima up to the spinodal γ_sp, so which one a run keeps
+depends on its initialisation, and the theory says only this range).
 
 Default recipe (checked on DESIGN.md's example specs): 3,000 steps of Adam at lr 1e-2 — weight decay then has
 pushed collapsed directions ≥ 5 decades below the survivors, except within a few percent of a critical value,
@@ -26,11 +26,11 @@ import numpy as np
 import torch
 
 from .._threads import torch_threads
+from ..diagnose.rank import RULE, agreement
 from ..spec import Spec
 from .checkpoint import atomic_write_bytes, atomic_write_json
 from .config import TrainConfig
 from .loop import train
-from .metrics import RANK_REL_TOL
 
 COMPARE_STEPS = 3000
 COMPARE_LR = 1e-2
@@ -50,8 +50,9 @@ class CompareResult:
     agree: bool
     steps: int
     batch_size: int
-    rel_tol: float
     wall_s: float
+    theory_rank: int = 0  # directions alive in the theory before the collapse rule
+    rule: str = RULE
 
     def to_json(self) -> dict[str, Any]:
         d = dict(self.__dict__)
@@ -91,24 +92,14 @@ def compare(spec: Spec, *, seeds: int = 3, steps: int | None = None, order: str 
             result = train(cfg, None, progress=progress)
             ranks.append(result.rank)
             spectra.append(result.spectrum)
-    rank_max = _metastable_rank(spec, pred)
+    rules = [agreement(pred.spectrum, r, predicted_rank_max=pred.rank_max) for r in ranks]
     return CompareResult(
-        predicted_rank=int(pred.rank), predicted_rank_max=rank_max,
+        predicted_rank=rules[0].predicted_rank, predicted_rank_max=rules[0].predicted_rank_max,
         predicted_spectrum=tuple(float(v) for v in pred.spectrum),
         phase=str(pred.phase), order=order, trained_ranks=tuple(ranks), trained_spectra=tuple(spectra),
-        seeds=tuple(spec.seed + s for s in range(seeds)), agree=all(pred.rank <= r <= rank_max for r in ranks),
-        steps=cfg.schedule.steps, batch_size=cfg.batch_size(spec), rel_tol=RANK_REL_TOL,
-        wall_s=time.perf_counter() - t0)
-
-
-def _metastable_rank(spec: Spec, pred: Any) -> int:
-    """Upper end of the predicted rank range: directions with a locally stable non-zero state (depth ≥ 2)."""
-    thresholds = getattr(pred, "thresholds", None) or {}
-    meta = thresholds.get("weight_decay_metastable")
-    if spec.depth == 1 or not meta:
-        return int(pred.rank)
-    cap = min(spec.embed_dim or len(meta), getattr(pred, "max_rank", len(meta)))
-    return max(int(pred.rank), min(cap, sum(g > spec.weight_decay for g in meta)))
+        seeds=tuple(spec.seed + s for s in range(seeds)), agree=all(r.agree for r in rules),
+        steps=cfg.schedule.steps, batch_size=cfg.batch_size(spec), wall_s=time.perf_counter() - t0,
+        theory_rank=int(pred.rank))
 
 
 def plot_compare(result: CompareResult, title: str = "") -> bytes:
@@ -136,8 +127,6 @@ def plot_compare(result: CompareResult, title: str = "") -> bytes:
         s = np.maximum(np.asarray(spec_, float), floor)
         ax.plot(np.arange(1, len(s) + 1), s, markers[i % len(markers)], ms=7, mfc="none",
                 label=f"trained, seed {seed}: rank {rank}")
-    rank_line = result.rel_tol * max(max(s, default=0.0) for s in result.trained_spectra)
-    ax.axhline(rank_line, ls="--", color="grey", lw=1, label=f"rank threshold ({result.rel_tol:g} × largest)")
     ax.axhline(floor, ls=":", color="lightgrey", lw=1)
     ax.set_yscale("log")
     ax.set_xlabel("direction k (eigenvalues, descending)")

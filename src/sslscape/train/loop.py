@@ -46,7 +46,7 @@ from .checkpoint import (
 from .config import TrainConfig, resolve_spec
 from .data import ArraySource, GaussianSource, build_source, psd_factor
 from .evaluate import knn_accuracy, linear_probe_accuracy
-from .metrics import covariance_spectrum, effective_rank, population_spectrum, trained_rank
+from .metrics import Measured, measure_embeddings, measure_population
 from .models import (
     DeepLinearEncoder,
     EMATarget,
@@ -65,7 +65,7 @@ SPECTRUM_SAMPLES = 2048  # clean eval examples behind a logged sample spectrum (
 
 @dataclass(frozen=True)
 class TrainResult:
-    """What a run ends with. `spectrum` is descending; `rank` uses metrics.trained_rank."""
+    """What a run ends with. `spectrum` is descending; `rank` is the collapse rank (train/metrics.py)."""
 
     steps: int
     final_loss: float
@@ -186,18 +186,18 @@ class _Run:
         self.gen = torch.Generator(device=self.device).manual_seed(config.seed)
         self.batch_size = config.batch_size(self.spec)
         self.cov = getattr(self.source, "cov", None)
-        self.data_scale = float(torch.diagonal(self.cov).mean()) if self.cov is not None else 0.0
 
     @torch.no_grad()
-    def spectrum(self) -> Tensor:
+    def measure(self) -> Measured:
+        """Spectrum, collapse rank and effective rank now (train/metrics.py: one measurement core)."""
         w = self.model.effective_weight()
         if w is not None and type(self.source) is GaussianSource:
-            return population_spectrum(w, self.cov)  # exact: eig(W C Wᵀ)
+            return measure_population(w, self.cov)  # exact: eig(W C Wᵀ)
         was_training = self.model.training
         self.model.eval()
         z = self.model.embed(self.source.eval_set().x[:SPECTRUM_SAMPLES])
         self.model.train(was_training)
-        return covariance_spectrum(z)
+        return measure_embeddings(z.float())
 
     @torch.no_grad()
     def features(self, x: Tensor, embed: bool = False, chunk: int = 4096) -> Tensor:
@@ -323,11 +323,10 @@ def train(config: TrainConfig, out_dir: str | Path | None = None, *, resume: boo
                     last_loss = float(window) / window_n
                     if not np.isfinite(last_loss):
                         raise fail(done, last_loss)
-                    spec_ = run.spectrum()
+                    m = run.measure()
                     line = {"step": done, "loss": last_loss, "lr": lr,
                             "penalty": gamma * float(l2_penalty(run.decayed)),
-                            "effective_rank": effective_rank(spec_), "rank": trained_rank(spec_, run.data_scale),
-                            "spectrum": spec_.tolist()}
+                            "effective_rank": m.effective_rank, "rank": m.rank, "spectrum": m.spectrum.tolist()}
                     if metrics_path is not None:
                         with open(metrics_path, "a") as f:
                             f.write(json.dumps(line) + "\n")
@@ -353,7 +352,7 @@ def train(config: TrainConfig, out_dir: str | Path | None = None, *, resume: boo
 
 def _finish(run: _Run, out: Path | None, last_loss: float, steps_run: int, wall: float,
             config_hash: str) -> TrainResult:
-    config, spec_ = run.config, run.spectrum()
+    config, measured = run.config, run.measure()
     evalset = run.source.eval_set()
     knn = probe = None
     if evalset.y is not None:
@@ -365,8 +364,8 @@ def _finish(run: _Run, out: Path | None, last_loss: float, steps_run: int, wall:
         if config.eval.linear_probe:
             probe = linear_probe_accuracy(ftr, bank.y[:n], fte, evalset.y, seed=config.seed)
     result = TrainResult(
-        steps=config.schedule.steps, final_loss=last_loss, spectrum=tuple(spec_.tolist()),
-        effective_rank=effective_rank(spec_), rank=trained_rank(spec_, run.data_scale), knn_accuracy=knn,
+        steps=config.schedule.steps, final_loss=last_loss, spectrum=tuple(measured.spectrum.tolist()),
+        effective_rank=measured.effective_rank, rank=measured.rank, knn_accuracy=knn,
         linear_probe_accuracy=probe, samples_per_s=steps_run * run.batch_size / max(wall, 1e-9), wall_s=wall,
         config_hash=config_hash, out_dir=str(out) if out else None, model=run.model)
     if out is not None:
