@@ -1,50 +1,35 @@
-"""Benchmark: `sslscape.diagnose.diagnose` vs a plain `numpy.linalg.svd` of the same embeddings.
+"""Benchmark: `sslscape.diagnose` vs a float64 covariance + `eigvalsh` and vs `numpy.linalg.svd`, in one run.
 
-    .venv/bin/python benchmarks/bench_diagnose.py                  # 100,000 × 2,048 float32 (≈ 1.5 min)
-    .venv/bin/python benchmarks/bench_diagnose.py --n 20000 --d 512
+    .venv/bin/python benchmarks/bench_diagnose.py                      # 100,000 × 2,048 float32, two spectra
+    .venv/bin/python benchmarks/bench_diagnose.py --n 20000 --d 512 --svd-full
 
-Reports wall time (best and median of `--repeats`), peak extra memory of one `diagnose` call (tracemalloc:
-numpy allocations; and the process high-water mark, which also sees BLAS buffers) as a multiple of the input
-size, and the agreement of the singular values with the SVD's. The SVD baseline runs on the full matrix only
-if a timed 10 % slice projects it under `--svd-budget` seconds (SVD cost grows ~linearly in N for N ≫ d);
-otherwise it runs on a row subset, says so, and both methods are timed on that subset too.
-The load average is printed because the CPU is shared: other processes slow BLAS down.
-Results (2-core CPU container): benchmarks/results/diagnose.md.
+For each spectrum (an SSL-like one — power law α = 1 over half the directions, the other half collapsed, a
+mean — and a healthy power law over all directions) it times, on the same float32 matrix memory-mapped from a
+.npy file as the CLI reads it:
+  ours        `diagnose(z)` (best and median of --repeats)
+  reference   float64 centred covariance (chunked) + `eigvalsh`: the float64 answer
+  SVD         `numpy.linalg.svd(z − mean, compute_uv=False)` on --svd-rows and half as many rows (ours timed on
+              the same rows), in float32 (what one runs on float32 embeddings) and in float64 (the accurate one,
+              whose ranks are compared with ours), projected to N linearly in the rows (an SVD of a tall matrix
+              costs a + b·N); `--svd-full` also times the float32 SVD of the full matrix
+and checks that ours and the reference give identical ranks (collapse rank and numerical rank, the same rules
+applied to both spectra) and how close the eigenvalues are. Ratios are printed against baselines measured in
+the same run. The load average is printed: the CPU may be shared. Results: benchmarks/RESULTS.md.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-import tracemalloc
 from collections.abc import Callable
 
 import numpy as np
 
 from sslscape.diagnose import diagnose
-from sslscape.diagnose.spectrum import covariance_spectrum, moments, spectra_from_moments
-
-
-def _status_mib(key: str) -> float:
-    with open("/proc/self/status") as fh:
-        line = next(row for row in fh if row.startswith(key + ":"))
-    return int(line.split()[1]) / 1024  # kB
-
-
-def _rss_mib() -> float:
-    # VmHWM, not getrusage's ru_maxrss: Linux keeps ru_maxrss across fork + exec, so a child would inherit the
-    # parent's high-water mark (the parent holds the whole matrix).
-    return _status_mib("VmHWM")
-
-
-def _current_rss_mib() -> float:
-    return _status_mib("VmRSS")
+from sslscape.diagnose.rank import collapse_cut, is_near_square
 
 
 def _time(fn: Callable[[], object], repeats: int) -> list[float]:
@@ -56,112 +41,98 @@ def _time(fn: Callable[[], object], repeats: int) -> list[float]:
     return out
 
 
-def _svd(x: np.ndarray) -> np.ndarray:
-    return np.linalg.svd(x - x.mean(axis=0), compute_uv=False)  # the textbook way: centre (a copy), then SVD
+def float64_reference(x: np.ndarray, chunk: int = 8192) -> np.ndarray:
+    """Centred covariance accumulated in float64 over chunks, then `eigvalsh` (descending)."""
+    n, d = x.shape
+    mu = x.mean(axis=0, dtype=np.float64)
+    cov = np.zeros((d, d))
+    for s in range(0, n, chunk):
+        c = x[s:s + chunk].astype(np.float64) - mu
+        cov += c.T @ c
+    return np.clip(np.linalg.eigvalsh(cov / n)[::-1], 0.0, None)
 
 
-def child(path: str, repeats: int, mmap: bool) -> None:
-    """Runs in a fresh process so the high-water mark of its RSS belongs to `diagnose` alone."""
-    # Warm-up on a tiny matrix (imports, thread pools) so the high-water mark starts near the baseline.
-    diagnose(np.random.default_rng(0).standard_normal((512, 300), dtype=np.float32))
-    before_load = max(_rss_mib(), _current_rss_mib())
-    x = np.load(path, mmap_mode="r" if mmap else None)
-    loaded = _current_rss_mib()
-    times = _time(lambda: diagnose(x), repeats)
-    peak = _rss_mib()
+def svd_spectrum(x: np.ndarray, dtype: type = np.float32) -> np.ndarray:
+    x = x.astype(dtype, copy=False)
+    xc = x - x.mean(axis=0)  # the textbook way: centre (a copy), then SVD
+    return np.linalg.svd(xc, compute_uv=False).astype(np.float64) ** 2 / x.shape[0]
+
+
+def make(kind: str, n: int, d: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    if kind == "ssl":
+        scales = np.r_[np.arange(1, d // 2 + 1) ** -0.5, np.zeros(d - d // 2)]
+    else:
+        scales = np.arange(1, d + 1) ** -0.5
+    x = rng.standard_normal((n, d), dtype=np.float32)
+    x *= scales.astype(np.float32)
+    x += np.float32(0.3)
+    return x
+
+
+def ranks(lam: np.ndarray, floor: float, n: int, d: int) -> tuple[int, int]:
+    cut = collapse_cut(lam, noise_floor=floor, measurable=min(n - 1, d), near_square=is_near_square(n, d))
+    return cut.rank, cut.numerical_rank
+
+
+def bench(kind: str, args: argparse.Namespace, tmp: str) -> None:
+    n, d = args.n, args.d
+    x = make(kind, n, d, args.seed)
+    path = os.path.join(tmp, f"{kind}.npy")
+    np.save(path, x)
+    del x
+    z = np.load(path, mmap_mode="r")
+    print(f"\n== {kind}: {n:,} × {d:,} float32 ({z.nbytes / 2**20:,.0f} MiB, memory-mapped); load {os.getloadavg()}")
+    res = diagnose(z)  # warm-up (page cache, thread pools) and the answer
+    times = _time(lambda: diagnose(z), args.repeats)
+    best = min(times)
+    print(f"ours: best {best:.2f} s, median {statistics.median(times):.2f} s  [{res.compute}]  → {res.verdict}")
     t = time.perf_counter()
-    m = moments(x)
-    t_moments = time.perf_counter() - t
-    spectra_from_moments(m, (True, False))
-    t_eig = time.perf_counter() - t - t_moments
-    tracemalloc.start()
-    result = diagnose(x)
-    traced = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    print(json.dumps({"times": times, "before_load": before_load, "loaded": loaded, "peak": peak,
-                      "traced": traced, "verdict": result.verdict, "rank": result.rank,
-                      "rtol": result.rank_rtol,
-                      "t_moments": t_moments, "t_eig": t_eig}))
-
-
-def run_child(path: str, repeats: int, mmap: bool) -> dict:
-    cmd = [sys.executable, __file__, "--child", path, "--repeats", str(repeats)]
-    cmd += ["--mmap"] if mmap else []
-    return json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.splitlines()[-1])
+    ref = float64_reference(z)
+    t_ref = time.perf_counter() - t
+    ours_r = (res.rank, res.numerical_rank)
+    ref_r = ranks(ref, res.numerical_rank_floor, n, d)
+    err = float(np.max(np.abs(np.asarray(res.eigenvalues) - ref)) / ref.sum())
+    print(f"float64 covariance + eigvalsh: {t_ref:.2f} s  → ours is {t_ref / best:.1f}× faster")
+    print(f"ranks (collapse, numerical): ours {ours_r}, float64 reference {ref_r} → "
+          f"{'IDENTICAL' if ours_r == ref_r else 'DIFFERENT'}; max |λ − λ_ref| = {err:.1e} × total variance")
+    rows = [max(args.svd_rows // 2, 2 * d), max(args.svd_rows, 4 * d)]
+    t_svd: dict[str, list[float]] = {"float32": [], "float64": []}
+    for r in rows:
+        sub = np.ascontiguousarray(z[:r])
+        t_ours = min(_time(lambda sub=sub: diagnose(sub), args.repeats))
+        sub_res = diagnose(sub)
+        for name, dt in (("float32", np.float32), ("float64", np.float64)):
+            t = time.perf_counter()
+            sv_lam = svd_spectrum(sub, dt)
+            t_svd[name].append(time.perf_counter() - t)
+        same = ranks(sv_lam, sub_res.numerical_rank_floor, r, d) == (sub_res.rank, sub_res.numerical_rank)
+        print(f"SVD on {r:,} rows: float32 {t_svd['float32'][-1]:.2f} s, float64 {t_svd['float64'][-1]:.2f} s; "
+              f"ours on the same rows {t_ours:.2f} s → {t_svd['float32'][-1] / t_ours:.1f}× / "
+              f"{t_svd['float64'][-1] / t_ours:.1f}× faster; ranks {'identical' if same else 'DIFFERENT'} to the "
+              "float64 SVD's")
+    for name, ts in t_svd.items():
+        projected = ts[1] + (ts[1] - ts[0]) / (rows[1] - rows[0]) * (n - rows[1])
+        print(f"{name} SVD projected to {n:,} rows: {projected:.1f} s → ours is {projected / best:.1f}× faster")
+    if args.svd_full:
+        t_full = _time(lambda: svd_spectrum(np.asarray(z)), 1)[0]
+        print(f"float32 SVD of the full matrix, measured: {t_full:.1f} s → ours is {t_full / best:.1f}× faster")
+    print(f"load at the end {os.getloadavg()}")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=100_000)
     ap.add_argument("--d", type=int, default=2048)
-    ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--svd-budget", type=float, default=60.0, help="max seconds for the full-size SVD")
+    ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--svd-rows", type=int, default=20_000)
+    ap.add_argument("--svd-full", action="store_true", help="also time the SVD of the whole matrix")
+    ap.add_argument("--spectra", default="ssl,powerlaw")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--child", help=argparse.SUPPRESS)
-    ap.add_argument("--mmap", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
-    if args.child:
-        child(args.child, args.repeats, args.mmap)
-        return
-
-    rng = np.random.default_rng(args.seed)
-    # A realistic SSL-like spectrum: power-law decay with α ≈ 1, half of the directions collapsed, and a mean.
-    d = args.d
-    scales = np.r_[np.arange(1, d // 2 + 1) ** -0.5, np.zeros(d - d // 2)].astype(np.float32)
-    x = rng.standard_normal((args.n, d), dtype=np.float32)
-    x *= scales
-    x += np.float32(0.3)
-    input_mib = x.nbytes / 2**20
-    print(f"input {args.n:,} × {d:,} float32 = {input_mib:,.0f} MiB; load average {os.getloadavg()}")
-
     with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "z.npy")
-        np.save(path, x)
-        for mmap in (False, True):
-            r = run_child(path, args.repeats, mmap)
-            times = r["times"]
-            label = "memory-mapped .npy (as the CLI reads it)" if mmap else "array in RAM"
-            print(f"diagnose, {label}: best {min(times):.2f} s, median {statistics.median(times):.2f} s "
-                  f"({', '.join(f'{t:.2f}' for t in times)}); verdict {r['verdict']!r}")
-            print(f"  of which: two streaming passes (moments + Gram) {r['t_moments']:.2f} s, "
-                  f"two d×d eigvalsh {r['t_eig']:.2f} s")
-            print(f"  process RSS high-water mark: {r['peak'] - r['before_load']:,.0f} MiB above the "
-                  f"pre-load baseline = {(r['peak'] - r['before_load']) / input_mib:.2f}× input "
-                  f"(input itself {r['loaded'] - r['before_load']:,.0f} MiB resident after load); "
-                  f"tracemalloc peak {r['traced'] / 2**20:,.0f} MiB = {r['traced'] / x.nbytes:.2f}× input")
-            if not mmap:
-                best = min(times)
-                rtol = r["rtol"]
-        print(f"load average after diagnose runs {os.getloadavg()}")
-
-    probe_rows = max(args.n // 10, 2 * d)
-    t_probe = _time(lambda: _svd(x[:probe_rows]), 1)[0]
-    projected = t_probe * args.n / probe_rows
-    rows = args.n if projected <= args.svd_budget else int(args.n * args.svd_budget / projected / 2)
-    rows = max(rows, 2 * d)
-    sub = x[:rows]
-    note = "full matrix" if rows == args.n else (
-        f"SUBSET of {rows:,} rows: the full SVD was projected at {projected:.0f} s > {args.svd_budget:.0f} s")
-    print(f"SVD baseline on {note}; load average {os.getloadavg()}")
-    tracemalloc.start()
-    t = time.perf_counter()
-    sv_ref = _svd(sub)
-    t_svd = time.perf_counter() - t
-    _, svd_peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    t_ours_sub = min(_time(lambda: diagnose(sub), args.repeats)) if rows != args.n else best
-    sv = covariance_spectrum(sub).singular_values
-    rank = int(np.count_nonzero(sv_ref > sv_ref[0] * np.sqrt(rtol)))
-    top = slice(0, rank)
-    rel = float(np.max(np.abs(sv[top] - sv_ref[top]) / sv_ref[top]))
-    print(f"numpy.linalg.svd: {t_svd:.2f} s, tracemalloc peak {svd_peak / 2**20:,.0f} MiB "
-          f"({svd_peak / sub.nbytes:.2f}× its input)")
-    if rows != args.n:
-        print(f"  projected full-size SVD: {projected:.0f} s → speed-up ≈ {projected / best:.0f}× "
-              f"(projection from {probe_rows:,} rows, linear in N)")
-    print(f"speed-up on the same {rows:,} rows: {t_svd / t_ours_sub:.1f}× (ours {t_ours_sub:.2f} s)")
-    print(f"max relative error of our σ_k vs SVD over the {rank} resolvable directions: {rel:.1e}")
-    print(f"load average at the end {os.getloadavg()}")
+        for kind in args.spectra.split(","):
+            bench(kind, args, tmp)
 
 
 if __name__ == "__main__":

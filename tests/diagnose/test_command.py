@@ -141,3 +141,12 @@ def test_module_entry_point_prints_one_line_and_no_traceback(files):
     )
     assert r.returncode == 2 and r.stdout == ""
     assert r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
+
+
+def test_key_picks_the_array_of_an_ambiguous_file(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "m.npz", a=rng.standard_normal((50, 4)), b=rng.standard_normal((50, 3)))
+    code, out, err = run(["diagnose", str(tmp_path / "m.npz"), "--json"], capsys)
+    assert code == 2 and "--key NAME" in err and "'a' (50, 4)" in err
+    code, out, err = run(["diagnose", str(tmp_path / "m.npz"), "--key", "b", "--json"], capsys)
+    assert code == 0 and json.loads(out)["dim"] == 3

@@ -22,7 +22,16 @@ import numpy as np
 
 from .lidar import lidar as lidar_score
 from .metrics import alpha_req, effective_rank, mean_cosine_of, normalized_std_of, rankme
-from .rank import RULE, SPREAD_COMPLETE, CollapseCut, collapse_cut, complete_collapse, is_near_square
+from .rank import (
+    CLIFF_DECADES,
+    RULE,
+    SLOPE_RATIO,
+    SPREAD_COMPLETE,
+    CollapseCut,
+    collapse_cut,
+    complete_collapse,
+    is_near_square,
+)
 from .spectrum import Spectrum, covariance_spectrum
 
 
@@ -139,9 +148,9 @@ def verdict(sp: Spectrum, cut: CollapseCut) -> tuple[str, str, str]:
                 f"rank {erank:.1f}; {numerical}{caveat}")
     return ("healthy", "none",
             f"all {k} measurable directions carry variance with no cliff{caveat} (largest one-step drop "
-            f"{cut.largest_step_decades:.2f} decades, after direction {cut.largest_step_at}; a cliff needs ≥ 2 "
-            f"and ≥ 3× the local slope); smallest λ_{k}/λ_1 = {lam[k - 1] / lam[0]:.1e}; effective rank "
-            f"{erank:.1f} of {d}; {numerical}")
+            f"{cut.largest_step_decades:.2f} decades, after direction {cut.largest_step_at}; a cliff needs "
+            f"≥ {CLIFF_DECADES:g} and ≥ {SLOPE_RATIO:g}× the local slope); smallest λ_{k}/λ_1 = "
+            f"{lam[k - 1] / lam[0]:.1e}; effective rank {erank:.1f} of {d}; {numerical}")
 
 
 def diagnosis_of(sp: Spectrum, views: Any = None) -> Diagnosis:

@@ -22,7 +22,7 @@ power law), is not collapse; a drop of orders of magnitude to a floor is, whatev
 zeros, rounding noise, a noise floor of real variance). With λ̃_k = max(λ_k, floor) over the measurable
 directions k ≤ m = min(N − 1, d) and steps s_k = log₁₀(λ̃_k / λ̃_{k+1}), a cliff at k needs
 
-    s_k ≥ CLIFF_DECADES (variance falls ≥ 100×, σ ≥ 10×)    — EDGE_CLIFF_DECADES for a sample spectrum of a
+    s_k ≥ CLIFF_DECADES (variance falls ≥ 10^1.5 ≈ 32×)   — EDGE_CLIFF_DECADES for a sample spectrum of a
                                                               near-square matrix (N − 1 ≈ d) when ≤ 2 directions
                                                               lie below, above the floor: the random-matrix hard
                                                               edge makes those small by chance
@@ -53,7 +53,7 @@ from typing import Any
 
 import numpy as np
 
-CLIFF_DECADES = 2.0
+CLIFF_DECADES = 1.5
 EDGE_CLIFF_DECADES = 4.0
 SLOPE_RATIO = 3.0
 SLOPE_WINDOW = 4
