@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from sslscape.moments import moments_of
 from sslscape.objectives import view_loss
 from sslscape.spec import Spec
 from sslscape.theory import predict
@@ -126,7 +127,7 @@ def _factor(cov: np.ndarray) -> torch.Tensor:
 
 def train_rank(spec: Spec, steps: int = 4000, lr: float = 1e-2, seed: int = 0) -> tuple[int, list[float]]:
     """Adam on the exact sample loss with fresh Gaussian minibatches; returns (rank, embedding spectrum)."""
-    moments = spec.moments()
+    moments = moments_of(spec)
     gen = torch.Generator().manual_seed(seed)
     dim, d, n = moments.dim, spec.embed_dim or moments.dim, spec.batch_size or 512
     fc, fs = _factor(moments.cov), _factor(moments.noise_cov)
@@ -139,9 +140,9 @@ def train_rank(spec: Spec, steps: int = 4000, lr: float = 1e-2, seed: int = 0) -
         v1 = x + torch.randn(n, dim, generator=gen) @ fs.T
         v2 = x + torch.randn(n, dim, generator=gen) @ fs.T
         if spec.protocol == "augmented_negatives":
-            loss = view_loss(spec, v1 @ w.T, v2 @ w.T)
+            loss = view_loss(spec.objective, v1 @ w.T, v2 @ w.T, **spec.loss_kwargs())
         else:
-            loss = view_loss(spec, x @ w.T, v2 @ w.T, x @ w.T)
+            loss = view_loss(spec.objective, x @ w.T, v2 @ w.T, x @ w.T, **spec.loss_kwargs())
         loss = loss + spec.weight_decay * (w * w).sum()
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -192,7 +193,7 @@ def run_setting(setting: Setting, steps: int = 4000) -> Row:
     if spec.objective in ("spectral", "barlow"):  # their quadratic term is 2 E[a pᵀ]: see it on the fixed sample
         from sslscape.theory.exact import sample_views
 
-        x, v1, v2 = (t.numpy() for t in sample_views(spec, spec.moments(), 4096, spec.seed))
+        x, v1, v2 = (t.numpy() for t in sample_views(spec, moments_of(spec), 4096, spec.seed))
         a, p = (v1, v2) if spec.protocol == "augmented_negatives" else (x, v2)
         r = a.T @ p / a.shape[0]
         sample_quad = sorted(np.linalg.eigvalsh(r + r.T - spec.weight_decay * np.eye(D)).tolist(), reverse=True)

@@ -1,4 +1,4 @@
-"""Benchmark: `sslscape.diagnose` vs a float64 covariance + `eigvalsh` and vs `numpy.linalg.svd`, in one run.
+"""Benchmark: `sslscape.diagnostics` vs a float64 covariance + `eigvalsh` and vs `numpy.linalg.svd`, in one run.
 
     .venv/bin/python benchmarks/bench_diagnose.py                      # 100,000 × 2,048 float32, two spectra
     .venv/bin/python benchmarks/bench_diagnose.py --n 20000 --d 512 --svd-full
@@ -28,8 +28,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from sslscape.diagnose import diagnose
-from sslscape.diagnose.rank import collapse_cut, is_near_square
+from sslscape.diagnostics import diagnose
+from sslscape.diagnostics.rank import collapse_cut, is_near_square
 
 
 def _time(fn: Callable[[], object], repeats: int) -> list[float]:

@@ -12,6 +12,7 @@ import time
 
 import numpy as np
 
+from sslscape.moments import moments_of
 from sslscape.spec import parse_spec
 from sslscape.theory import landscape, predict
 from sslscape.theory.phase import Axis, phase_diagram
@@ -42,7 +43,7 @@ def main() -> None:
     for raw in SPECS:
         spec = parse_spec({**raw, "data": DATA, "augmentation": NOISE, "embed_dim": 6})
         t_pred = timeit(lambda s=spec: predict(s), 200)
-        land = landscape(spec, spec.moments())
+        land = landscape(spec, moments_of(spec))
         t_ref = timeit(lambda la=land, s=spec: numerical_minimum(la, depth=s.depth, n_starts=1), 2)
         label = ", ".join(f"{k}={v}" for k, v in raw.items())[:48]
         print(f"{label:<48} {1e3 * t_pred:13.2f} {1e3 * t_ref:13.1f} {t_ref / t_pred:8.0f}×")

@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench_train.py [--steps 300] [--dim 128] [--batch 1024] [--repeats 5]
 
 Both loops: Gaussian batch x = ξ Lᵀ + μ drawn on the device, two additive-noise views, linear encoder
-z = W x, InfoNCE (dot, τ = 1) from sslscape.objectives, + γ‖W‖² (γ = 0.01), Adam. `sslscape.train.train` adds
+z = W x, InfoNCE (dot, τ = 1) from sslscape.objectives, + γ‖W‖² (γ = 0.01), Adam. `sslscape.training.train` adds
 its bookkeeping: per-step lr from the schedule, the NaN check, the metrics window, a metrics line with
 the spectrum every 100 steps. The two are interleaved (A B A B ...) and the best of `repeats` is reported, so
 that a busy machine slows both alike. The hand loop runs twice: as written, and with subnormals flushed to
@@ -20,7 +20,7 @@ import time
 import torch
 
 from sslscape.objectives import infonce_loss
-from sslscape.train import parse_config, train
+from sslscape.training import parse_config, train
 
 
 def hand_loop(dim: int, batch: int, steps: int, seed: int = 0, flush_denormal: bool = False) -> float:
@@ -78,7 +78,7 @@ def main() -> None:
           f"{args.threads} threads, best of {args.repeats}")
     print(f"hand-written torch loop : {best_a:10,.0f} samples/s   (all: {', '.join(f'{v:,.0f}' for v in a)})")
     print(f"hand-written + flush    : {best_f:10,.0f} samples/s   (all: {', '.join(f'{v:,.0f}' for v in f)})")
-    print(f"sslscape.train.train    : {best_b:10,.0f} samples/s   (all: {', '.join(f'{v:,.0f}' for v in b)})")
+    print(f"sslscape.training.train    : {best_b:10,.0f} samples/s   (all: {', '.join(f'{v:,.0f}' for v in b)})")
     print(f"ratio ours / hand       : {best_b / best_a:.3f}")
     print(f"ratio ours / hand+flush : {best_b / best_f:.3f} (best), {statistics.median(b) / statistics.median(f):.3f} "
           f"(medians), {statistics.median(x / y for x, y in zip(b, f, strict=True)):.3f} (median of paired runs)")

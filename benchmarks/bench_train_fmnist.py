@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from sslscape.train import knn_accuracy, load_config, load_fashion_mnist, train
+from sslscape.training import knn_accuracy, load_config, load_fashion_mnist, train
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -32,12 +32,12 @@ def main() -> None:
                        torch.from_numpy(vy).long())
     rows = [f"| raw pixels (reference) | – | – | – | {100 * raw:.1f} % | – | – |"]
     for name in ("simclr_fmnist_mlp", "vicreg_fmnist_mlp"):
-        cfg, base = load_config(ROOT / "configs" / f"{name}.yaml")
+        cfg = load_config(ROOT / "configs" / f"{name}.yaml")
         if args.steps:
             sched = cfg.schedule.model_copy(update={"steps": args.steps})
             cfg = cfg.model_copy(update={"schedule": sched})
         t0 = time.perf_counter()
-        res = train(cfg, args.out / name, base_dir=base, progress=True)
+        res = train(cfg, args.out / name)
         rows.append(f"| {name} | {res.steps} | {time.perf_counter() - t0:.0f} s | {res.samples_per_s:,.0f} | "
                     f"{100 * res.knn_accuracy:.1f} % | {res.effective_rank:.1f} | {res.rank} |")
         print(rows[-1], flush=True)

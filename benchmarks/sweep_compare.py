@@ -1,4 +1,4 @@
-"""Theory vs training over a grid of specs: `compare` (sslscape.train.compare) on each, one table at the end.
+"""Theory vs training over a grid of specs: `compare_training` (sslscape.compare) on each, one table at the end.
 
     .venv/bin/python benchmarks/sweep_compare.py [--seeds 2] [--steps 2000] [--batch 512] [--workers 2]
 
@@ -92,16 +92,16 @@ def _run(job: tuple[str, dict, int, int, int]) -> dict:
     import torch
 
     torch.set_num_threads(1)  # one process per core beats two threads on tiny matmuls
+    from sslscape.compare import compare_training
     from sslscape.spec import parse_spec
-    from sslscape.train.compare import compare
 
     name, raw, seeds, steps, batch = job
     t0 = time.perf_counter()
     try:
-        res = compare(parse_spec(raw), seeds=seeds, steps=steps, batch_size=batch)
+        res = compare_training(parse_spec(raw), seeds=seeds, steps=steps, batch_size=batch)
     except Exception as exc:  # report, keep sweeping
         return {"name": name, "spec": raw, "error": f"{type(exc).__name__}: {exc}"}
-    return {"name": name, "spec": raw, **res.to_json(), "wall_s": time.perf_counter() - t0}
+    return {"name": name, "spec": raw, **res.to_dict(), "wall_s": time.perf_counter() - t0}
 
 
 def main() -> None:

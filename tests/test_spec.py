@@ -10,6 +10,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sslscape.errors import UserError
+from sslscape.moments import moments_of
 from sslscape.spec import SpecError, load_spec, parse_spec
 
 BASE = {"objective": "infonce", "data": {"cov": [3.0, 2.0, 1.0]}}
@@ -17,14 +19,14 @@ BASE = {"objective": "infonce", "data": {"cov": [3.0, 2.0, 1.0]}}
 
 def test_defaults_and_vector_covariance() -> None:
     spec = parse_spec(BASE)
-    m = spec.moments()
+    m = moments_of(spec)
     assert spec.temperature == 1.0 and spec.weight_decay == 0.0 and spec.batch_size is None
     assert np.allclose(m.cov, np.diag([3.0, 2.0, 1.0])) and np.allclose(m.noise_cov, 0) and np.allclose(m.mean, 0)
 
 
 def test_noise_scale_multiplies_noise_cov() -> None:
     spec = parse_spec({**BASE, "augmentation": {"noise_cov": [1, 2, 3], "noise_scale": 0.5}})
-    assert np.allclose(spec.moments().noise_cov, np.diag([0.5, 1.0, 1.5]))
+    assert np.allclose(moments_of(spec).noise_cov, np.diag([0.5, 1.0, 1.5]))
 
 
 @pytest.mark.parametrize("raw, field", [
@@ -46,6 +48,8 @@ def test_invalid_fields_are_named(raw: dict, field: str) -> None:
     ({"cov": [[1, 2], [2, 1]]}, None, "positive semi-definite"),
     ({"cov": [[1, 0.5], [0.1, 1]]}, None, "symmetric"),
     ({"cov": [[1, 0, 0], [0, 1, 0]]}, None, "square"),
+    ({"cov": [[1, 0.5, 0], [0.5, 1]]}, None, "square"),  # ragged
+    ({"cov": [[1, 0.5], [0.5, 1]]}, [[1, 0, 0], [0, 1]], "square"),
     ({"cov": [1, 2], "mean": [0, 0, 0]}, None, "data.mean"),
     ({"cov": [1, 2]}, [1, 2, 3], "noise_cov"),
     ({"cov": [1, 2]}, [-1, 2], "positive semi-definite"),
@@ -54,8 +58,9 @@ def test_bad_matrices(data: dict, noise: list | None, needle: str) -> None:
     raw = {"objective": "spectral", "data": data}
     if noise is not None:
         raw["augmentation"] = {"noise_cov": noise}
-    with pytest.raises(SpecError, match=needle):
-        parse_spec(raw).moments()
+    with pytest.raises(SpecError, match=needle) as err:
+        parse_spec(raw)  # checked at parse time: nothing downstream meets a bad matrix
+    assert "\n" not in str(err.value)
 
 
 def test_samples_file_estimates_moments(tmp_path) -> None:
@@ -64,8 +69,9 @@ def test_samples_file_estimates_moments(tmp_path) -> None:
                        ("x.npz", lambda p: np.savez(p, x=x))):
         save(tmp_path / name)
         (tmp_path / "spec.json").write_text(json.dumps({"objective": "spectral", "data": {"samples": name}}))
-        spec, base = load_spec(tmp_path / "spec.json")
-        m = spec.moments(base)
+        spec = load_spec(tmp_path / "spec.json")
+        assert spec.data.samples.is_absolute()  # resolved against the spec's folder, once
+        m = moments_of(spec)
         assert np.allclose(np.diag(m.cov), [4.0, 1.0, 0.25], rtol=0.08)
         assert np.allclose(m.mean, [1.0, 0.0, -1.0], atol=0.08)
 
@@ -78,8 +84,8 @@ def test_unreadable_sample_file(tmp_path, content: bytes | None, needle: str) ->
     if content is not None:
         (tmp_path / "bad.npy").write_bytes(content)
     spec = parse_spec({"objective": "spectral", "data": {"samples": str(tmp_path / "bad.npy")}})
-    with pytest.raises(SpecError, match=needle):
-        spec.moments()
+    with pytest.raises(UserError, match=needle):
+        moments_of(spec)
 
 
 def test_sample_file_shape_and_nan(tmp_path) -> None:
@@ -87,15 +93,15 @@ def test_sample_file_shape_and_nan(tmp_path) -> None:
     x = np.ones((4, 2))
     x[1, 0] = np.nan
     np.save(tmp_path / "nan.npy", x)
-    with pytest.raises(SpecError, match="shape"):
-        parse_spec({"objective": "spectral", "data": {"samples": str(tmp_path / "one_d.npy")}}).moments()
-    with pytest.raises(SpecError, match="1 rows with NaN"):
-        parse_spec({"objective": "spectral", "data": {"samples": str(tmp_path / "nan.npy")}}).moments()
+    with pytest.raises(UserError, match="shape"):
+        moments_of(parse_spec({"objective": "spectral", "data": {"samples": str(tmp_path / "one_d.npy")}}))
+    with pytest.raises(UserError, match="1 rows with NaN"):
+        moments_of(parse_spec({"objective": "spectral", "data": {"samples": str(tmp_path / "nan.npy")}}))
 
 
 def test_yaml_and_malformed_files(tmp_path) -> None:
     (tmp_path / "s.yaml").write_text("objective: spectral\ndata:\n  cov: [1, 2]\n")
-    assert load_spec(tmp_path / "s.yaml")[0].objective == "spectral"
+    assert load_spec(tmp_path / "s.yaml").objective == "spectral"
     (tmp_path / "bad.json").write_text("{objective: ")
     with pytest.raises(SpecError, match="not valid JSON"):
         load_spec(tmp_path / "bad.json")
@@ -107,7 +113,7 @@ def test_yaml_and_malformed_files(tmp_path) -> None:
 @settings(max_examples=30, deadline=None)
 @given(st.lists(st.floats(0.0, 10.0), min_size=1, max_size=6))
 def test_any_nonnegative_vector_is_a_valid_covariance(values: list[float]) -> None:
-    m = parse_spec({"objective": "spectral", "data": {"cov": values}}).moments()
+    m = moments_of(parse_spec({"objective": "spectral", "data": {"cov": values}}))
     assert m.cov.shape == (len(values), len(values))
 
 
@@ -123,3 +129,14 @@ def test_yaml_syntax_error_is_one_line(tmp_path) -> None:
     with pytest.raises(SpecError, match="not valid YAML") as err:
         load_spec(tmp_path / "bad.yaml")
     assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("raw, suggestion", [
+    ({**BASE, "weight_deacy": 0.1}, "did you mean 'weight_decay'"),
+    ({**BASE, "augmentation": {"noise_scal": 1.0}}, "did you mean 'augmentation.noise_scale'"),
+    ({**BASE, "temprature": 0.5}, "did you mean 'temperature'"),
+])
+def test_typos_suggest_the_nearest_key_and_the_docs(raw: dict, suggestion: str) -> None:
+    with pytest.raises(SpecError, match=suggestion) as err:
+        parse_spec(raw)
+    assert "docs/spec.md" in str(err.value)

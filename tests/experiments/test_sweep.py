@@ -7,7 +7,8 @@ import json
 import pytest
 
 from sslscape.experiments import weight_decay_collapse as wd
-from sslscape.experiments._sweep import POINTS_FILE, Point, append_record, load_records, run_sweep
+from sslscape.experiments._sweep import POINTS_FILE, Point, load_records, run_sweep
+from sslscape.io import append_jsonl
 
 CALLS: list[tuple] = []
 
@@ -20,23 +21,23 @@ def square(params: dict, seed: int) -> dict:
 def test_rerun_skips_finished_points(tmp_path):
     points = [Point({"x": x}, s) for x in range(4) for s in (0, 1)]
     CALLS.clear()
-    first = run_sweep(square, points, tmp_path, workers=1, progress=False)
+    first = run_sweep(square, points, tmp_path, workers=1)
     assert len(CALLS) == 8 and len(first) == 8
     CALLS.clear()
-    again = run_sweep(square, points, tmp_path, workers=1, progress=False)
+    again = run_sweep(square, points, tmp_path, workers=1)
     assert CALLS == [] and again == first
 
 
 def test_killed_run_resumes(tmp_path):
     points = [Point({"x": x}, 0) for x in range(5)]
-    run_sweep(square, points, tmp_path, workers=1, progress=False)
+    run_sweep(square, points, tmp_path, workers=1)
     path = tmp_path / POINTS_FILE
     lines = path.read_text().splitlines()
     # simulate a kill: two records done, the third torn mid-write
     path.write_text(lines[0] + "\n" + lines[1] + "\n" + lines[2][: len(lines[2]) // 2])
     assert len(load_records(path)) == 2
     CALLS.clear()
-    done = run_sweep(square, points, tmp_path, workers=1, progress=False)
+    done = run_sweep(square, points, tmp_path, workers=1)
     assert sorted(c[0] for c in CALLS) == [2, 3, 4]
     assert {r["result"]["y"] for r in done.values()} == {0, 1, 4, 9, 16}
     for line in path.read_text().splitlines()[3:]:
@@ -45,8 +46,8 @@ def test_killed_run_resumes(tmp_path):
 
 def test_append_is_one_line(tmp_path):
     path = tmp_path / "p.jsonl"
-    append_record(path, {"key": "a", "v": 1})
-    append_record(path, {"key": "b", "v": 2})
+    append_jsonl(path, {"key": "a", "v": 1})
+    append_jsonl(path, {"key": "b", "v": 2})
     assert [json.loads(x)["key"] for x in path.read_text().splitlines()] == ["a", "b"]
 
 
@@ -61,12 +62,12 @@ def test_experiment_resume_after_truncation(tmp_path):
 
 def test_process_pool_runs_points(tmp_path):
     points = [Point({"x": x}, 0) for x in range(3)]
-    done = run_sweep(square, points, tmp_path, workers=2, progress=False)
+    done = run_sweep(square, points, tmp_path, workers=2)
     assert sorted(r["result"]["y"] for r in done.values()) == [0, 1, 4]
 
 
 def test_ray_backend(tmp_path):
     pytest.importorskip("ray")
     points = [Point({"x": x}, 0) for x in range(3)]
-    done = run_sweep(square, points, tmp_path, workers=2, use_ray=True, progress=False)
+    done = run_sweep(square, points, tmp_path, workers=2, use_ray=True)
     assert sorted(r["result"]["y"] for r in done.values()) == [0, 1, 4]

@@ -24,8 +24,9 @@ import numpy as np
 import pytest
 import torch
 
+from sslscape.moments import Moments, moments_of
 from sslscape.objectives import view_loss
-from sslscape.spec import Moments, Spec
+from sslscape.spec import Spec
 from sslscape.theory.landscape import Landscape, QuarticTerm, landscape, quartic_loss
 
 torch.set_num_threads(1)  # the per-batch matmuls are small; threads only contend under `pytest -n 2`
@@ -116,7 +117,7 @@ def batch_losses(spec: Spec, views: tuple[torch.Tensor, ...], w: torch.Tensor, n
     out = []
     for i in range(za.shape[0] // n_batch):
         sl = slice(i * n_batch, (i + 1) * n_batch)
-        out.append(view_loss(spec, za[sl], zp[sl], None if zc is None else zc[sl]))
+        out.append(view_loss(spec.objective, za[sl], zp[sl], None if zc is None else zc[sl], **spec.loss_kwargs()))
     return torch.stack(out)
 
 
@@ -142,7 +143,7 @@ class Problem:
 def problem(case: str) -> Problem:
     raw, n_batch, n = {**CASES, **SMALL_N_CASES}[case]
     spec = Spec.model_validate(raw)
-    moments = spec.moments()
+    moments = moments_of(spec)
     land = landscape(spec, moments)
     assert land.expandable, land.reason
     w0 = torch.as_tensor(np.random.default_rng(1).standard_normal((land.embed_dim, land.input_dim)))
@@ -280,7 +281,7 @@ NOT_EXPANDABLE = {
 @pytest.mark.parametrize("case", list(NOT_EXPANDABLE))
 def test_not_expandable(case: str) -> None:
     spec = Spec.model_validate({**BASE, **NOT_EXPANDABLE[case]})
-    land = landscape(spec, spec.moments())
+    land = landscape(spec, moments_of(spec))
     assert not land.expandable
     assert land.reason
     assert land.terms == ()
@@ -336,6 +337,8 @@ def test_expandable_iff_loss_not_scale_invariant(objective: str, similarity: str
     gen = torch.Generator().manual_seed(0)
     za, zp = torch.randn(64, 3, generator=gen, dtype=torch.float64), torch.randn(64, 3, generator=gen,
                                                                                  dtype=torch.float64)
-    invariant = math.isclose(float(view_loss(spec, 2 * za, 2 * zp)), float(view_loss(spec, za, zp)),
+    kw = spec.loss_kwargs()
+    invariant = math.isclose(float(view_loss(spec.objective, 2 * za, 2 * zp, **kw)),
+                             float(view_loss(spec.objective, za, zp, **kw)),
                              rel_tol=1e-3)
-    assert landscape(spec, spec.moments()).expandable == (not invariant)
+    assert landscape(spec, moments_of(spec)).expandable == (not invariant)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from sslscape.moments import moments_of
 from sslscape.spec import Spec
 from sslscape.theory import exact_solution, predict
 
@@ -60,8 +61,8 @@ def test_crossing_each_threshold_changes_rank_by_one(case: str) -> None:
     kw, field = SCANS[case]
     spec = _spec(**kw)
     pred = predict(spec)
-    assert pred.closed_form and pred.thresholds["kind"] == "global"
-    ts = sorted({t for t in pred.thresholds[THRESHOLD_KEY[field]] if t > 0})
+    assert pred.closed_form and pred.thresholds.kind == "global"
+    ts = sorted({t for t in getattr(pred.thresholds, THRESHOLD_KEY[field]) if t > 0})
     assert len(ts) >= 3, pred.thresholds
     for t in ts:
         below, above = _rank(spec, field, t * (1 - DELTA)), _rank(spec, field, t * (1 + DELTA))
@@ -85,7 +86,7 @@ def test_bias_thresholds_change_rank_by_one() -> None:
     """With a bias and a mean the constant embedding takes one row of Ŵ (d = D + 1 leaves room for it); every
     finite generalised eigenvalue of (A, G) still removes one direction of the embedding covariance."""
     spec = _spec(**BIAS_MEAN)
-    ts = sorted(predict(spec).thresholds["weight_decay"])
+    ts = sorted(predict(spec).thresholds.weight_decay)
     assert len(ts) == D
     for t in ts[:-1]:
         assert _rank(spec, "weight_decay", t * (1 - DELTA)) - _rank(spec, "weight_decay", t * (1 + DELTA)) == 1
@@ -96,7 +97,7 @@ def test_bias_complete_collapse_above_last_threshold() -> None:
     """Regression: the closed form once counted round-off (1.9e-31) of the constant-embedding row as a direction
     (rank 1, 'dimensional' instead of 0, 'complete')."""
     spec = _spec(**BIAS_MEAN)
-    top = max(predict(spec).thresholds["weight_decay"])
+    top = max(predict(spec).thresholds.weight_decay)
     pred = predict(spec.with_updates(weight_decay=1.3 * top))
     assert max(pred.spectrum) < 1e-20
     assert (pred.rank, pred.phase) == (0, "complete")
@@ -104,7 +105,7 @@ def test_bias_complete_collapse_above_last_threshold() -> None:
 
 def test_noise_never_moves_dot_thresholds() -> None:
     pred = predict(_spec(objective="infonce", temperature=0.5, weight_decay=0.8))
-    assert pred.thresholds["noise_scale"] == []
+    assert pred.thresholds.noise_scale == ()
     ranks = {predict(_spec(objective="infonce", temperature=0.5, weight_decay=0.8,
                            augmentation={"noise_cov": [1.0] * D, "noise_scale": s})).rank for s in (0, 1, 10)}
     assert len(ranks) == 1
@@ -114,13 +115,13 @@ def test_documented_thresholds() -> None:
     """DESIGN.md §1: spectral γ* = 2c; InfoNCE dot γ* = (1 − 1/N)c/τ; euclidean clean s* = 2c − 2τγ (S = sI)."""
     c = np.array(C_DIAG)
     th = predict(_spec(objective="spectral")).thresholds
-    np.testing.assert_allclose(th["weight_decay"], 2 * c, rtol=1e-12)
+    np.testing.assert_allclose(th.weight_decay, 2 * c, rtol=1e-12)
     th = predict(_spec(objective="infonce", temperature=0.5, batch_size=10, weight_decay=0.3)).thresholds
-    np.testing.assert_allclose(th["weight_decay"], 0.9 * c / 0.5, rtol=1e-12)
-    np.testing.assert_allclose(th["temperature"], 0.5 * (0.9 * c / 0.5) / 0.3, rtol=1e-12)
+    np.testing.assert_allclose(th.weight_decay, 0.9 * c / 0.5, rtol=1e-12)
+    np.testing.assert_allclose(th.temperature, 0.5 * (0.9 * c / 0.5) / 0.3, rtol=1e-12)
     th = predict(_spec(objective="infonce", similarity="euclidean", protocol="clean_negatives", temperature=0.5,
                        weight_decay=0.3)).thresholds
-    np.testing.assert_allclose(th["noise_scale"], sorted(2 * c - 2 * 0.5 * 0.3, reverse=True), rtol=1e-9)
+    np.testing.assert_allclose(th.noise_scale, sorted(2 * c - 2 * 0.5 * 0.3, reverse=True), rtol=1e-9)
 
 
 def test_json_contract() -> None:
@@ -165,7 +166,7 @@ def test_exact_order_agrees_with_closed_form(case: str) -> None:
     assert exact.order == "exact" and exact.method == expected
     assert exact.rank == quartic.rank == 4
     if spec.objective != "infonce":  # the Monte-Carlo solver agrees too, up to sampling error
-        mc = exact_solution(spec, spec.moments())
+        mc = exact_solution(spec, moments_of(spec))
         assert mc.rank == 4
         np.testing.assert_allclose(mc.embedding_spectrum[:4], quartic.spectrum[:4], rtol=0.1)
         np.testing.assert_allclose(exact.spectrum[:4], quartic.spectrum[:4], rtol=1e-5)

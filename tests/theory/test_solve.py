@@ -20,6 +20,7 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sslscape.moments import moments_of
 from sslscape.spec import Spec
 from sslscape.theory.landscape import Landscape, landscape
 from sslscape.theory.solve import (
@@ -55,7 +56,7 @@ def _spec(**kw: object) -> Spec:
 
 
 def _land(spec: Spec) -> Landscape:
-    return landscape(spec, spec.moments())
+    return landscape(spec, moments_of(spec))
 
 
 def _gamma_between(spec: Spec, k: int) -> float:
@@ -304,7 +305,7 @@ def test_scaling_moments_scales_thresholds(seed: int, dim: int, obj: str, gfrac:
                                  "temperature": 0.7, "augmentation": {"noise_cov": s.tolist()}})
     spec2 = spec1.with_updates(**{"data.cov": (k * c).tolist(), "augmentation.noise_cov": (k * s).tolist(),
                                   "weight_decay": k * gamma})
-    t1 = critical_values(spec1, spec1.moments(), land1)
-    t2 = critical_values(spec2, spec2.moments(), land2)
-    np.testing.assert_allclose(t2["weight_decay"], k * np.array(t1["weight_decay"]), rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(t2["temperature"], t1["temperature"], rtol=1e-9)
+    t1 = critical_values(spec1, moments_of(spec1), land1)
+    t2 = critical_values(spec2, moments_of(spec2), land2)
+    np.testing.assert_allclose(t2.weight_decay, k * np.array(t1.weight_decay), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(t2.temperature, t1.temperature, rtol=1e-9)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -21,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import UserError
-from ..io import json_default
+from ..io import append_jsonl, json_default, read_jsonl
 
 POINTS_FILE = "points.jsonl"
 PointFn = Callable[[dict, int], dict]
@@ -44,35 +43,7 @@ def point_key(params: dict, seed: int) -> str:
 
 def load_records(path: Path) -> dict[str, dict]:
     """Finished records by key; a torn (partially written) line from a killed run is skipped."""
-    out: dict[str, dict] = {}
-    if not path.is_file():
-        return out
-    for line in path.read_text().splitlines():
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(rec, dict) and "key" in rec:
-            out[rec["key"]] = rec
-    return out
-
-
-def append_record(path: Path, record: dict) -> None:
-    """Append one JSON line atomically (single write + fsync); starts a new line after a torn one."""
-    line = json.dumps(record, default=json_default) + "\n"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    try:
-        if os.fstat(fd).st_size > 0:
-            with open(path, "rb") as f:
-                f.seek(-1, os.SEEK_END)
-                if f.read(1) != b"\n":
-                    line = "\n" + line
-        os.write(fd, line.encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    return {rec["key"]: rec for rec in read_jsonl(path) if isinstance(rec, dict) and "key" in rec}
 
 
 def _init_worker() -> None:
@@ -89,7 +60,7 @@ def _timed(fn: PointFn, params: dict, seed: int) -> dict:
 
 
 def run_sweep(fn: PointFn, points: Sequence[Point], out_dir: Path, *, workers: int = 2, use_ray: bool = False,
-              label: str = "sweep", progress: bool = True) -> dict[str, dict]:
+              label: str = "sweep", progress: Callable[[int, int], None] | None = None) -> dict[str, dict]:
     """Run `fn(params, seed)` for every point not yet in out_dir/points.jsonl; return all records by key.
 
     `fn` must be a module-level function (it is pickled by reference). Records: {key, params, seed, result,
@@ -103,26 +74,23 @@ def run_sweep(fn: PointFn, points: Sequence[Point], out_dir: Path, *, workers: i
         unique.setdefault(p.key, p)
     todo = [p for k, p in unique.items() if k not in done]
     if todo:
-        with _progress(progress) as bar:
-            task = bar.add_task(label, total=len(unique), completed=len(unique) - len(todo)) if bar else None
+        def record(p: Point, timed: dict) -> None:
+            rec = {"key": p.key, "params": p.params, "seed": p.seed, **timed}
+            append_jsonl(path, rec)
+            done[p.key] = json.loads(json.dumps(rec, default=json_default))
+            if progress is not None:
+                progress(sum(k in done for k in unique), len(unique))
 
-            def record(p: Point, timed: dict) -> None:
-                rec = {"key": p.key, "params": p.params, "seed": p.seed, **timed}
-                append_record(path, rec)
-                done[p.key] = json.loads(json.dumps(rec, default=json_default))
-                if bar is not None:
-                    bar.advance(task)
+        if use_ray:
+            _run_ray(fn, todo, workers, record)
+        elif workers <= 1 or len(todo) == 1:
+            from ..threads import torch_threads
 
-            if use_ray:
-                _run_ray(fn, todo, workers, record)
-            elif workers <= 1 or len(todo) == 1:
-                from .._threads import torch_threads
-
-                with torch_threads(1):
-                    for p in todo:
-                        record(p, _timed(fn, p.params, p.seed))
-            else:
-                _run_pool(fn, todo, workers, record)
+            with torch_threads(1):
+                for p in todo:
+                    record(p, _timed(fn, p.params, p.seed))
+        else:
+            _run_pool(fn, todo, workers, record)
     return {k: done[k] for k in unique}
 
 
@@ -154,21 +122,3 @@ def _run_ray(fn: PointFn, todo: list[Point], workers: int, record: Callable[[Poi
         ready, _ = ray.wait(list(pending), num_returns=1)
         for ref in ready:
             record(pending.pop(ref), ray.get(ref))
-
-
-class _NoBar:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-
-def _progress(enabled: bool):
-    if not enabled:
-        return _NoBar()
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    console=Console(stderr=True), transient=True)

@@ -2,18 +2,15 @@
 
 For a diagonal C (and diagonal S) the minimiser's directions are the coordinate axes, so "direction i survives"
 is read off the weights: the axes whose energy c_i ‖W e_i‖² lies above the collapse rule's cut (the same rule
-as every rank, `sslscape.diagnose.rank`). `agrees` is the one agreement rule.
+as every rank, `sslscape.diagnostics.rank`). `agrees` is the one agreement rule.
 """
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 
-from ..diagnose.rank import agreement, collapse_cut
-from ..io import json_default
+from ..diagnostics.rank import agreement, collapse_cut
+from ..moments import moments_of
 from ..spec import Spec
 from ..theory import landscape, minimum, predict
 
@@ -40,14 +37,14 @@ def agrees(theory: dict, trained_rank: int) -> bool:
     return agreement(theory["spectrum"], trained_rank, predicted_rank_max=theory.get("rank_max")).agree
 
 
-def theory_point(spec: Spec, base_dir: Path | None = None) -> dict:
+def theory_point(spec: Spec) -> dict:
     """predict(spec, 'quartic') as a dict, plus the closed-form minimiser's alive axes when C is diagonal."""
-    pred = predict(spec, "quartic", base_dir)
+    pred = predict(spec, "quartic")
     cut = agreement(pred.spectrum, 0, predicted_rank_max=pred.rank_max)
     out = {"rank": cut.predicted_rank, "rank_max": cut.predicted_rank_max, "theory_rank": pred.rank,
            "phase": pred.phase, "spectrum": [float(v) for v in pred.spectrum],
-           "method": pred.method, "thresholds": json.loads(json.dumps(pred.thresholds, default=json_default))}
-    moments = spec.moments(base_dir)
+           "method": pred.method, "thresholds": pred.thresholds.to_dict()}
+    moments = moments_of(spec)
     diagonal = np.allclose(moments.cov, np.diag(np.diag(moments.cov)))
     land = landscape(spec, moments)
     if diagonal and land.expandable and spec.depth == 1:

@@ -100,7 +100,7 @@ def run(out_dir: str | Path, quick: bool = True, seeds: list[int] | None = None,
 
 
 def _figure(points: list[dict], size: Size, path: Path) -> Path:
-    fig, (ax, ax2) = F.subplots(2)
+    fig, (ax, ax2) = F.figure(2)
     fine = np.linspace(0, max(size.scales) * 1.05 + 1e-9, 200)
     for i, case in enumerate(size.cases):
         pts = [p for p in points if p["params"]["case"] == case]
@@ -119,7 +119,7 @@ def _figure(points: list[dict], size: Size, path: Path) -> Path:
     ax.set_ylabel("rank of the embedding covariance")
     ax.set_ylim(-0.3, len(COV) + 0.5)
     ax.set_title("rank vs augmentation strength")
-    F.legend_note(ax, loc="lower left", fontsize=7)
+    F.legend(ax, loc="lower left", fontsize=7)
     # per direction (euclidean / clean negatives): alive iff s < 2c_i
     ax2.plot(fine, fine / 2, color="black", lw=1.5, label="theory boundary s = 2c")
     pts = [p for p in points if p["params"]["case"] == "infonce-euclidean-clean"]

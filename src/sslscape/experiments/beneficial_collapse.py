@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..moments import moments_of
 from ..report import figures as F
 from ..theory import landscape, minimum
 from ._common import ExperimentResult, finish, params_key, spec_of, start, sweep_grid, trained_by_params
@@ -101,7 +102,7 @@ def run(out_dir: str | Path, quick: bool = True, seeds: list[int] | None = None,
     for p in grid:
         spec = make_spec(p["setting"])
         th = theory_point(spec)
-        w_star = minimum(landscape(spec, spec.moments())).weights
+        w_star = minimum(landscape(spec, moments_of(spec))).weights
         runs = trained[params_key(p)]
         dirs = [r["alive_axes"] == th["alive_axes"] for r in runs]
         points.append({"params": p, "theory": {"rank": th["rank"], "alive_axes": th["alive_axes"],
@@ -130,7 +131,7 @@ def run(out_dir: str | Path, quick: bool = True, seeds: list[int] | None = None,
 
 
 def _figure(points: list[dict], path: Path) -> Path:
-    fig, (ax, ax2) = F.subplots(2)
+    fig, (ax, ax2) = F.figure(2)
     names = [p["params"]["setting"] for p in points]
     x = np.arange(len(points))
     ax.bar(x - 0.2, [p["theory"]["knn"] for p in points], 0.4, color=F.COLORS[0], alpha=0.55,

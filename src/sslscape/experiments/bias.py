@@ -92,7 +92,7 @@ def run(out_dir: str | Path, quick: bool = True, seeds: list[int] | None = None,
 
 
 def _figure(points: list[dict], size: Size, path: Path) -> Path:
-    fig, (ax, ax2) = F.subplots(2)
+    fig, (ax, ax2) = F.figure(2)
     fine = np.linspace(0, max(size.means) * 1.05 + 0.1, 40)
     for i, bias in enumerate((False, True)):
         label = "bias on" if bias else "bias off"
@@ -110,10 +110,10 @@ def _figure(points: list[dict], size: Size, path: Path) -> Path:
     ax.set_xlabel("data mean m (μ = m·1)")
     ax.set_ylabel("3rd eigenvalue of Cov(z) (embedding variance)")
     ax.set_title(f"the embedding dimension at stake (d = {EMBED})", fontsize=9)
-    F.legend_note(ax, fontsize=7)
+    F.legend(ax, fontsize=7)
     ax2.set_xlabel("data mean m (μ = m·1)")
     ax2.set_ylabel("rank of the embedding covariance")
     ax2.set_ylim(-0.2, EMBED + 0.5)
     ax2.set_title("rank: the bias spends one dimension on a constant", fontsize=9)
-    F.legend_note(ax2, loc="lower left", fontsize=7)
+    F.legend(ax2, loc="lower left", fontsize=7)
     return F.save(fig, path)

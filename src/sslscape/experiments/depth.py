@@ -119,7 +119,7 @@ def run(out_dir: str | Path, quick: bool = True, seeds: list[int] | None = None,
 
 
 def _figure(points: list[dict], size: Size, crit: dict, path: Path) -> Path:
-    fig, (ax, ax2) = F.subplots(2)
+    fig, (ax, ax2) = F.figure(2)
     s0 = size.scales[0]
     fine = np.linspace(0.02, max(size.factors) * 1.1, 60)
     for i, L in enumerate(size.depths):
@@ -134,7 +134,7 @@ def _figure(points: list[dict], size: Size, crit: dict, path: Path) -> Path:
     ax.set_xlabel("weight decay relative to the critical value, γ / γ*_1(L)")
     ax.set_ylabel("top eigenvalue of Cov(z) (embedding variance)")
     ax.set_title(f"transition sharpness (s = {s0}): continuous at L = 1, a jump for L ≥ 2", fontsize=9)
-    F.legend_note(ax, fontsize=7)
+    F.legend(ax, fontsize=7)
     depths = np.asarray(size.depths)
     for j, s in enumerate(size.scales):
         F.theory_line(ax2, depths, [crit[L, s] for L in size.depths], j, f"s = {s}: theory γ*_1", marker="")

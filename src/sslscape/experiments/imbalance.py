@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..moments import moments_of
 from ..report import figures as F
 from ..theory import landscape, minimum
 from ._common import (
@@ -112,7 +113,7 @@ def run(out_dir: str | Path, quick: bool = True, seeds: list[int] | None = None,
     for p in grid:
         spec = make_spec(p["case"], p["minority"])
         th = theory_point(spec)
-        w_star = minimum(landscape(spec, spec.moments())).weights
+        w_star = minimum(landscape(spec, moments_of(spec))).weights
         runs = trained[params_key(p)]
         rank = majority([r["rank"] for r in runs])
         points.append({"params": p, "theory": {"rank": th["rank"], "spectrum": th["spectrum"],
@@ -132,7 +133,7 @@ def run(out_dir: str | Path, quick: bool = True, seeds: list[int] | None = None,
 
 
 def _figure(points: list[dict], size: Size, path: Path) -> Path:
-    fig, (ax, ax2) = F.subplots(2)
+    fig, (ax, ax2) = F.figure(2)
     for i, case in enumerate(size.cases):
         pts = [p for p in points if p["params"]["case"] == case]
         xs = [p["params"]["minority"] for p in pts]
@@ -148,9 +149,9 @@ def _figure(points: list[dict], size: Size, path: Path) -> Path:
     ax.set_ylabel("rank of the embedding covariance")
     ax.set_ylim(-0.2, DIM + 0.5)
     ax.set_title("surviving directions vs imbalance", fontsize=9)
-    F.legend_note(ax, fontsize=7, loc="lower right")
+    F.legend(ax, fontsize=7, loc="lower right")
     ax2.set_ylabel("minority-class kNN accuracy (fraction correct)")
     ax2.set_ylim(-0.05, 1.05)
     ax2.set_title("minority-class accuracy vs imbalance", fontsize=9)
-    F.legend_note(ax2, fontsize=7, loc="lower right")
+    F.legend(ax2, fontsize=7, loc="lower right")
     return F.save(fig, path)

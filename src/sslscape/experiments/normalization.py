@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..moments import moments_of
 from ..report import figures as F
 from ..theory.exact import exact_solution, is_scale_invariant
 from ._common import (
@@ -71,7 +72,7 @@ def make_spec(case: str, gamma: float):
 def point_fn(params: dict, seed: int) -> dict:
     spec = make_spec(params["case"], params["weight_decay"])
     if params["kind"] == "exact":
-        sol = exact_solution(spec, spec.moments(), n_pairs=params["pairs"], n_starts=params["starts"],
+        sol = exact_solution(spec, moments_of(spec), n_pairs=params["pairs"], n_starts=params["starts"],
                              max_iter=100)
         return {"rank": sol.rank, "spectrum": [float(v) for v in sol.embedding_spectrum], "method": sol.method}
     return train_spec(spec, steps=params["steps"], seed=seed, lr=params["lr"]).summary()
@@ -114,7 +115,7 @@ def run(out_dir: str | Path, quick: bool = True, seeds: list[int] | None = None,
 
 
 def _figure(points: list[dict], size: Size, path: Path) -> Path:
-    fig, axes = F.subplots(2)
+    fig, axes = F.figure(2)
     groups = (("infonce-dot", "infonce-cosine"), ("barlow-raw", "barlow-standardised"))
     for ax, group in zip(axes, groups, strict=True):
         for i, case in enumerate(c for c in group if c in size.gammas):
@@ -129,5 +130,5 @@ def _figure(points: list[dict], size: Size, path: Path) -> Path:
         ax.set_ylabel("rank of the embedding covariance")
         ax.set_ylim(-0.3, len(COV) + 0.7)
         ax.set_title(" vs ".join(group), fontsize=9)
-        F.legend_note(ax, loc="lower left", fontsize=7)
+        F.legend(ax, loc="lower left", fontsize=7)
     return F.save(fig, path)

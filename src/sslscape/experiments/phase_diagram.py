@@ -91,11 +91,11 @@ def run(out_dir: str | Path, quick: bool = True, seeds: list[int] | None = None,
 
 
 def _figure(diagram, points: list[dict], path: Path) -> Path:
-    import matplotlib.pyplot as plt
+    from matplotlib import colormaps
 
-    fig, (ax,) = F.subplots(1, width=6.6, height=5.2)
+    fig, (ax,) = F.figure(1, width=6.6, height=5.2)
     levels = np.arange(-0.5, diagram.max_rank + 1.5)
-    cmap = plt.get_cmap("viridis", diagram.max_rank + 1)
+    cmap = colormaps["viridis"].resampled(diagram.max_rank + 1)
     mesh = ax.pcolormesh(diagram.x_values, diagram.y_values, diagram.rank, cmap=cmap, vmin=levels[0],
                          vmax=levels[-1], shading="nearest", alpha=0.85)
     bar = fig.colorbar(mesh, ax=ax, ticks=range(diagram.max_rank + 1))

@@ -22,6 +22,7 @@ import numpy as np
 
 from ..errors import UserError
 from ..report import figures as F
+from ..training.data import load_named_dataset, split_train_test
 from ._common import (
     ExperimentResult,
     finish,
@@ -33,7 +34,7 @@ from ._common import (
     trained_by_params,
 )
 from ._theory import theory_point
-from ._training import file_split, real_dataset, train_spec
+from ._training import train_spec
 
 NAME = "real_data"
 CLAIM = ("On real images a linear encoder's learned rank is predicted by the theory from the data's own moments "
@@ -64,11 +65,11 @@ def _data_files(out: Path, size: Size) -> tuple[Path, Path, str, list[str]]:
     notes = []
     name = size.dataset
     try:
-        x, y, _ = real_dataset(name, size.limit, size.downsample)
+        x, y, _ = load_named_dataset(name, size.limit, size.downsample)
     except UserError as exc:  # Fashion-MNIST missing: fall back to digits and say so
         notes.append(f"{name} unavailable ({exc}); fell back to scikit-learn digits")
         name = "digits"
-        x, y, _ = real_dataset(name, None, 1)
+        x, y, _ = load_named_dataset(name, None, 1)
     xp, yp = out / f"{name}_x.npy", out / f"{name}_y.npy"
     if not xp.is_file():
         from ..io import atomic_write
@@ -103,7 +104,7 @@ def run(out_dir: str | Path, quick: bool = True, seeds: list[int] | None = None,
     # the trainer splits by its seed; the theory needs each seed's training split
     moments = {}
     for s in seeds_:
-        tx, _, _, _ = file_split(x, y, s)
+        tx, _, _, _ = split_train_test(x, y, s)
         moments[s] = (tx.mean(0), np.cov(tx, rowvar=False, bias=True))
     mean0, cov0 = moments[seeds_[0]]
     eig = np.sort(np.linalg.eigvalsh(2 * (cov0 + np.outer(mean0, mean0))))[::-1]
@@ -149,7 +150,7 @@ def run(out_dir: str | Path, quick: bool = True, seeds: list[int] | None = None,
 
 
 def _figure(points: list[dict], dataset: str, path: Path, eig: np.ndarray) -> Path:
-    fig, (ax, ax2) = F.subplots(2)
+    fig, (ax, ax2) = F.figure(2)
     lin = [p for p in points if p["params"]["model"] == "linear"]
     gs = [p["params"]["weight_decay"] for p in lin]
     fine = np.geomspace(min(gs) / 1.5, max(gs) * 1.5, 300)
@@ -165,7 +166,7 @@ def _figure(points: list[dict], dataset: str, path: Path, eig: np.ndarray) -> Pa
     ax.set_xlabel("weight decay γ (log scale)")
     ax.set_ylabel("rank of the embedding covariance")
     ax.set_title(f"{dataset}, linear encoder (d = {EMBED})", fontsize=9)
-    F.legend_note(ax, fontsize=7)
+    F.legend(ax, fontsize=7)
     mlp = [p for p in points if p["params"]["model"] == "mlp"]
     for i, n in enumerate(sorted({p["params"]["noise"] for p in mlp})):
         pts = sorted((p for p in mlp if p["params"]["noise"] == n), key=lambda p: p["params"]["weight_decay"])

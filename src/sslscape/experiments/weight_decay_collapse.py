@@ -115,7 +115,7 @@ def _phase(rank: int) -> str:
 
 
 def _figure(points: list[dict], size: Size, critical: dict, path: Path) -> Path:
-    fig, axes = F.subplots(len(size.gammas))
+    fig, axes = F.figure(len(size.gammas))
     for i, (case, ax) in enumerate(zip(size.gammas, axes, strict=True)):
         pts = [p for p in points if p["params"]["case"] == case]
         crit = np.asarray(critical[case]["theory"], float)
@@ -134,5 +134,5 @@ def _figure(points: list[dict], size: Size, critical: dict, path: Path) -> Path:
         ax.set_xlabel("weight decay γ (coefficient of γ‖W‖²)")
         ax.set_ylabel("rank of the embedding covariance")
         ax.set_title(f"{case}: dotted lines = critical γ*_i", fontsize=9)
-        F.legend_note(ax, loc="upper right", fontsize=7)
+        F.legend(ax, loc="upper right", fontsize=7)
     return F.save(fig, path)

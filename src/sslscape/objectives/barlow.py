@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ._similarity import check_pair
+from .similarity import check_pair
 
 BN_EPS = 1e-5
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from torch import Tensor
 
-from ._similarity import check_pair
+from .similarity import check_pair
 from .simsiam import negative_similarity
 
 

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ._similarity import check_pair, logits_with_positive
+from .similarity import check_pair, logits_with_positive
 
 
 def infonce_loss(anchor: Tensor, positive: Tensor, negatives: Tensor | None = None, *, temperature: float = 1.0,

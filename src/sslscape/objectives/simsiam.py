@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from torch import Tensor
 
-from ._similarity import check_pair, rowwise_similarity
+from .similarity import check_pair, rowwise_similarity
 
 
 def negative_similarity(prediction: Tensor, target: Tensor, similarity: str = "cosine") -> Tensor:

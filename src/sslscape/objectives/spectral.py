@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from torch import Tensor
 
-from ._similarity import candidates, check_pair
+from .similarity import candidates, check_pair
 
 
 def spectral_loss(anchor: Tensor, positive: Tensor, negatives: Tensor | None = None) -> Tensor:

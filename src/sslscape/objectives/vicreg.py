@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ._similarity import check_pair
+from .similarity import check_pair
 
 STD_EPS = 1e-4
 

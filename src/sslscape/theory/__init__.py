@@ -1,9 +1,14 @@
-"""Theory: the quartic landscape around W = 0, its closed-form minima, the exact solver and phase diagrams."""
+"""Theory (pure: no CLI, no rich, no report): the quartic landscape around W = 0, its closed-form minima, the exact
+solver, phase diagrams. Derivations and the tests that check them: docs/theory.md.
+
+    from sslscape.theory import predict
+    p = predict(spec)            # Prediction: rank, phase, spectrum, thresholds (closed form, milliseconds)
+"""
 
 from .exact import ExactSolution, exact_solution
 from .landscape import Landscape, landscape, quartic_loss
-from .predict import Prediction, critical_values, predict
+from .predict import Prediction, Thresholds, critical_values, predict
 from .solve import Minimum, minimum
 
-__all__ = ["ExactSolution", "Landscape", "Minimum", "Prediction", "critical_values", "exact_solution",
+__all__ = ["ExactSolution", "Landscape", "Minimum", "Prediction", "Thresholds", "critical_values", "exact_solution",
            "landscape", "minimum", "predict", "quartic_loss"]

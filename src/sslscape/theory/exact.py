@@ -18,15 +18,15 @@ loss is the objective's own function from `sslscape.objectives` (one definition,
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
 
-from ..diagnose.rank import collapse_cut
-from ..objectives import PREDICTIVE, byol_loss, normalize_embeddings, simsiam_loss, view_loss
-from ..objectives._similarity import logits_with_positive
-from ..spec import Moments, Spec, load_samples
+from ..diagnostics.rank import collapse_cut
+from ..io import load_samples
+from ..moments import Moments, psd_factor
+from ..objectives import PREDICTIVE, byol_loss, logits_with_positive, normalize_embeddings, simsiam_loss, view_loss
+from ..spec import Spec
 from ._optim import deep_shapes, lbfgs_minimise, product
 from .solve import embedding_spectrum
 
@@ -59,8 +59,8 @@ def is_scale_invariant(spec: Spec) -> bool:
     return False
 
 
-def sample_views(spec: Spec, moments: Moments, n_pairs: int, seed: int,
-                 base_dir: Path | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def sample_views(spec: Spec, moments: Moments, n_pairs: int, seed: int) -> tuple[torch.Tensor, torch.Tensor,
+                                                                                  torch.Tensor]:
     """(clean, view1, view2), each (n_pairs, D) float64: x, x + ε₁, x + ε₂.
 
     Gaussian data are *moment-matched*: the standard-normal draws for x, ε₁ and ε₂ are jointly centred and
@@ -73,16 +73,14 @@ def sample_views(spec: Spec, moments: Moments, n_pairs: int, seed: int,
     gen = np.random.default_rng(seed)
     dim = moments.dim
     if spec.data.samples is not None:
-        path = spec.data.samples if base_dir is None or spec.data.samples.is_absolute() else (
-            base_dir / spec.data.samples)
-        data = load_samples(path)
+        data = load_samples(spec.data.samples)
         x = data[gen.integers(0, data.shape[0], n_pairs)]
-        e1, e2 = (gen.standard_normal((n_pairs, dim)) @ _factor(moments.noise_cov).T for _ in range(2))
+        e1, e2 = (gen.standard_normal((n_pairs, dim)) @ psd_factor(moments.noise_cov).T for _ in range(2))
     else:
         z = gen.standard_normal((n_pairs, 3 * dim))
         z = _whitened(z) if n_pairs > 3 * dim + 1 else z  # whitening needs more draws than columns
-        x = moments.mean + z[:, :dim] @ _factor(moments.cov).T
-        noise = _factor(moments.noise_cov)
+        x = moments.mean + z[:, :dim] @ psd_factor(moments.cov).T
+        noise = psd_factor(moments.noise_cov)
         e1, e2 = z[:, dim:2 * dim] @ noise.T, z[:, 2 * dim:] @ noise.T
     t = lambda a: torch.as_tensor(a, dtype=torch.float64)  # noqa: E731
     return t(x), t(x + e1), t(x + e2)
@@ -95,10 +93,6 @@ def _whitened(z: np.ndarray) -> np.ndarray:
     return np.linalg.solve(chol, z.T).T
 
 
-def _factor(cov: np.ndarray) -> np.ndarray:
-    lam, u = np.linalg.eigh(cov)
-    return u * np.sqrt(np.clip(lam, 0.0, None))
-
 
 def _pairs(spec: Spec, clean: torch.Tensor, v1: torch.Tensor, v2: torch.Tensor):
     if spec.protocol == "augmented_negatives":
@@ -106,11 +100,11 @@ def _pairs(spec: Spec, clean: torch.Tensor, v1: torch.Tensor, v2: torch.Tensor):
     return clean, v2, clean
 
 
-def exact_solution(spec: Spec, moments: Moments, base_dir: Path | None = None, n_pairs: int = 4096,
+def exact_solution(spec: Spec, moments: Moments, n_pairs: int = 4096,
                    n_starts: int = 3, max_iter: int = 150) -> ExactSolution:
     """Minimise the exact sample loss (see module docstring); deterministic for a given spec.seed."""
     torch_gen = torch.Generator().manual_seed(spec.seed)
-    clean, v1, v2 = sample_views(spec, moments, n_pairs, spec.seed, base_dir)
+    clean, v1, v2 = sample_views(spec, moments, n_pairs, spec.seed)
     anchor, positive, negatives = _pairs(spec, clean, v1, v2)
     dim = moments.dim
     d = spec.embed_dim or dim
@@ -165,10 +159,10 @@ class _ExactProblem:
         if self.spec.objective in STACKABLE:  # all batches in one call: (n_batches, n, d)
             used = self.n_batches * n
             stack = lambda z: None if z is None else z[:used].reshape(self.n_batches, n, -1)  # noqa: E731
-            loss = view_loss(self.spec, stack(za), stack(zp), stack(zn))
+            loss = view_loss(self.spec.objective, stack(za), stack(zp), stack(zn), **self.spec.loss_kwargs())
         else:
-            loss = sum(view_loss(self.spec, za[i * n:(i + 1) * n], zp[i * n:(i + 1) * n],
-                                 None if zn is None else zn[i * n:(i + 1) * n])
+            loss = sum(view_loss(self.spec.objective, za[i * n:(i + 1) * n], zp[i * n:(i + 1) * n],
+                                 None if zn is None else zn[i * n:(i + 1) * n], **self.spec.loss_kwargs())
                        for i in range(self.n_batches)) / self.n_batches
         if not self.scale_invariant:
             loss = loss + self.spec.weight_decay * sum((f * f).sum() for f in self.factors)
@@ -194,14 +188,13 @@ def _positive_weight(spec: Spec, anchor, positive, negatives, weights: np.ndarra
     return float(torch.softmax(logits, dim=-1).diagonal(dim1=-2, dim2=-1).mean())
 
 
-def positive_weight_at(spec: Spec, moments: Moments, weights: np.ndarray, base_dir: Path | None = None,
-                       n_pairs: int | None = None) -> float:
+def positive_weight_at(spec: Spec, moments: Moments, weights: np.ndarray, n_pairs: int | None = None) -> float:
     """p̄ of an InfoNCE spec at given weights (e.g. the quartic minimiser), on a fixed seeded sample.
 
     Default sample: max(1024, 2N) pairs (capped at 4096): p̄ to about ±0.01, in a few milliseconds.
     """
     n_pairs = n_pairs or min(4096, max(1024, 2 * (spec.batch_size or LARGE_N)))
-    clean, v1, v2 = sample_views(spec, moments, n_pairs, spec.seed, base_dir)
+    clean, v1, v2 = sample_views(spec, moments, n_pairs, spec.seed)
     anchor, positive, negatives = _pairs(spec, clean, v1, v2)
     return _positive_weight(spec, anchor, positive, negatives, weights, min(spec.batch_size or LARGE_N, n_pairs))
 

@@ -43,7 +43,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..spec import Moments, Spec
+from ..moments import Moments
+from ..spec import Spec
 
 TermKind = Literal["product", "trace", "row"]
 

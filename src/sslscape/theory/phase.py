@@ -14,51 +14,44 @@ Threshold lines: with weight decay on an axis, direction k dies on the curve γ 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
-from pathlib import Path
 
 import numpy as np
 
 from ..errors import UserError
 from ..io import json_default
+from ..moments import moments_of, unit_noise_cov
 from ..spec import Spec
 from .landscape import landscape
-from .predict import max_rank_of, predict
+from .predict import PHASE_CODES, max_rank_of, phase_codes, predict
 from .solve import EIG_RTOL, common_eigenbasis, depth_critical_weight_decay, depth_profile, single_product_form
 
 AXES = ("weight_decay", "noise_scale", "temperature", "batch_size")
-PHASE_CODES = {"complete": 0, "dimensional": 1, "none": 2}
 
 
 @dataclass(frozen=True)
 class Axis:
+    """One axis of a phase diagram: parameter `name` (one of AXES) from `lo` to `hi` in `n` points."""
+
     name: str
     lo: float
     hi: float
     n: int
 
-    @classmethod
-    def parse(cls, text: str) -> Axis:
-        """'weight_decay:0:1:64' → Axis; errors say the expected form."""
-        parts = text.split(":")
-        if len(parts) != 4:
-            raise UserError(f"axis {text!r} must be NAME:LO:HI:N, e.g. weight_decay:0:1:64")
-        name = parts[0]
-        if name not in AXES:
-            raise UserError(f"unknown axis {name!r}; use one of {', '.join(AXES)}")
-        try:
-            lo, hi, n = float(parts[1]), float(parts[2]), int(parts[3])
-        except ValueError as exc:
-            raise UserError(f"axis {text!r}: LO and HI must be numbers and N an integer") from exc
-        if not (n >= 2 and hi > lo):
-            raise UserError(f"axis {text!r}: need N ≥ 2 and HI > LO")
-        if name in ("temperature", "batch_size") and lo <= 0:
-            raise UserError(f"axis {name}: values must be > 0 (got LO = {lo})")
-        if name in ("weight_decay", "noise_scale") and lo < 0:
-            raise UserError(f"axis {name}: values must be ≥ 0 (got LO = {lo})")
-        if name == "batch_size" and lo < 2:
+    def __post_init__(self) -> None:
+        if self.name not in AXES:
+            raise UserError(f"unknown axis {self.name!r}; use one of {', '.join(AXES)}")
+        if not (self.n >= 2 and self.hi > self.lo and np.isfinite(self.lo) and np.isfinite(self.hi)):
+            raise UserError(f"axis {self.name}: need N ≥ 2 points and finite HI > LO")
+        if self.n > 4096:
+            raise UserError(f"axis {self.name}: {self.n} points is too many; use at most 4096")
+        if self.name in ("temperature", "batch_size") and self.lo <= 0:
+            raise UserError(f"axis {self.name}: values must be > 0 (got LO = {self.lo:g})")
+        if self.name in ("weight_decay", "noise_scale") and self.lo < 0:
+            raise UserError(f"axis {self.name}: values must be ≥ 0 (got LO = {self.lo:g})")
+        if self.name == "batch_size" and self.lo < 2:
             raise UserError("axis batch_size: values must be ≥ 2")
-        return cls(name, lo, hi, n)
 
     def values(self) -> np.ndarray:
         v = np.linspace(self.lo, self.hi, self.n)
@@ -74,14 +67,18 @@ class PhaseDiagram:
     rank: np.ndarray            # (ny, nx) predicted rank
     phase: np.ndarray           # (ny, nx) 0 complete, 1 dimensional, 2 none
     max_rank: int
-    boundaries: list[dict]      # threshold curves: {"direction": k, "x": [...], "y": [...]}
+    boundaries: list[dict]      # threshold curves: {"direction": k, "x": [...], "y": [...]}, k ≤ max_rank
     method: str                 # 'vectorised' or 'pointwise'
     spec: dict
+    point: tuple[float, float]  # the spec's own (x, y)
 
-    def to_json(self) -> str:
+    def to_dict(self) -> dict:
         d = asdict(self)
         d["phase_codes"] = PHASE_CODES
-        return json.dumps(d, default=json_default)
+        return json.loads(json.dumps(d, default=json_default))
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict())
 
 
 def _grid_params(spec: Spec, x: Axis, y: Axis) -> dict[str, np.ndarray]:
@@ -102,12 +99,14 @@ def _scales(spec: Spec, temperature: np.ndarray, batch: np.ndarray) -> tuple[np.
     return keep / temperature, np.sqrt(keep) / temperature
 
 
-def phase_diagram(spec: Spec, x: Axis, y: Axis, base_dir: Path | None = None) -> PhaseDiagram:
+def phase_diagram(spec: Spec, x: Axis, y: Axis, progress: Callable[[int, int], None] | None = None) -> PhaseDiagram:
+    """The predicted rank and phase over the (y, x) grid (module docstring); `progress(done, total)` is called
+    per cell when cells are solved one by one (no closed form)."""
     if x.name == y.name:
         raise UserError("the x and y axes must be different parameters")
-    moments = spec.moments(base_dir)
+    moments = moments_of(spec)
     base = spec.with_updates(temperature=1.0, batch_size=None, **{"augmentation.noise_scale": 1.0})
-    unit = spec.unit_noise_cov(moments.dim)
+    unit = unit_noise_cov(spec, moments.dim)
     land0 = landscape(base, replace(moments, noise_cov=0 * unit))
     land1 = landscape(base, replace(moments, noise_cov=unit))
     b0, b1 = single_product_form(land0), single_product_form(land1)
@@ -117,7 +116,7 @@ def phase_diagram(spec: Spec, x: Axis, y: Axis, base_dir: Path | None = None) ->
         vectorisable = common_eigenbasis(land1.quadratic, b1) is not None and (
             b0 is None or common_eigenbasis(land0.quadratic + land1.quadratic, b0 + b1) is not None)
     if not vectorisable:
-        return _pointwise(spec, x, y, base_dir, max_rank, land0.expandable)
+        return _pointwise(spec, x, y, max_rank, land0.expandable, progress)
     p = _grid_params(spec, x, y)
     a0, a1 = land0.quadratic, land1.quadratic - land0.quadratic
     b0 = b0 if b0 is not None else np.zeros_like(a0)
@@ -139,14 +138,21 @@ def phase_diagram(spec: Spec, x: Axis, y: Axis, base_dir: Path | None = None) ->
         _, val = depth_profile(ak, bk**2, p["weight_decay"][..., None], spec.depth)
         alive = np.sum(val < 0, axis=-1)
     rank = np.broadcast_to(np.minimum(alive, min(d, max_rank)), (y.n, x.n)).astype(int)
-    phase = np.where(rank == 0, 0, np.where(rank >= max_rank, 2, 1))
-    bounds = _boundaries(spec, x, y, a0, a1, b0, b1, land0)
+    phase = phase_codes(rank, max_rank)
+    bounds = _boundaries(spec, x, y, a0, a1, b0, b1, land0, max_rank)
     return PhaseDiagram(x, y, x.values(), y.values(), rank, phase, max_rank, bounds, "vectorised",
-                        spec.model_dump(mode="json"))
+                        spec.model_dump(mode="json"), _spec_point(spec, x, y))
 
 
-def _boundaries(spec: Spec, x: Axis, y: Axis, a0, a1, b0, b1, land0) -> list[dict]:
-    """Curves γ = γ*_k(other axis) when weight decay is an axis (fine grid of the other axis)."""
+def _spec_point(spec: Spec, x: Axis, y: Axis) -> tuple[float, float]:
+    own = {"weight_decay": spec.weight_decay, "noise_scale": spec.augmentation.noise_scale,
+           "temperature": spec.temperature, "batch_size": float(spec.batch_size or np.inf)}
+    return float(own[x.name]), float(own[y.name])
+
+
+def _boundaries(spec: Spec, x: Axis, y: Axis, a0, a1, b0, b1, land0, max_rank: int) -> list[dict]:
+    """Curves γ = γ*_k(other axis) for directions k ≤ max_rank (min(d, rank C)), when weight decay is an axis
+    (fine grid of the other axis): the exact borders between ranks, drawn over the grid."""
     if "weight_decay" not in (x.name, y.name):
         return []
     other = y if x.name == "weight_decay" else x
@@ -166,7 +172,7 @@ def _boundaries(spec: Spec, x: Axis, y: Axis, a0, a1, b0, b1, land0) -> list[dic
         bk = (diag(b0) + s[:, None] * (diag(b1) - diag(b0))) * sb[:, None]
         crit = -np.sort(-depth_critical_weight_decay(ak, bk**2, spec.depth), axis=1)
     out = []
-    for k in range(crit.shape[1]):
+    for k in range(min(crit.shape[1], max_rank)):
         g = crit[:, k]
         if np.all(g <= 0):
             continue
@@ -182,10 +188,8 @@ def _boundaries(spec: Spec, x: Axis, y: Axis, a0, a1, b0, b1, land0) -> list[dic
 MAX_POINTWISE_CELLS = {"polynomial": 144, "exact": 36}
 
 
-def _pointwise(spec: Spec, x: Axis, y: Axis, base_dir: Path | None, max_rank: int,
-               expandable: bool) -> PhaseDiagram:
-    from rich.progress import track
-
+def _pointwise(spec: Spec, x: Axis, y: Axis, max_rank: int, expandable: bool,
+               progress: Callable[[int, int], None] | None) -> PhaseDiagram:
     kind = "polynomial" if expandable else "exact"
     limit = MAX_POINTWISE_CELLS[kind]
     if x.n * y.n > limit:
@@ -193,15 +197,17 @@ def _pointwise(spec: Spec, x: Axis, y: Axis, base_dir: Path | None, max_rank: in
         raise UserError(f"this spec has no closed-form rank ({spec.objective}, similarity {spec.similarity}, "
                         f"normalization {spec.normalization}, depth {spec.depth}, bias {spec.bias}): each cell "
                         f"needs a numerical solve ({kind}); use at most {limit} cells, e.g. "
-                        f"--x {x.name}:{x.lo:g}:{x.hi:g}:{side} --y {y.name}:{y.lo:g}:{y.hi:g}:{side}")
+                        f"{x.name}:{x.lo:g}:{x.hi:g}:{side} by {y.name}:{y.lo:g}:{y.hi:g}:{side}")
     rank = np.zeros((y.n, x.n), dtype=int)
     cells = [(i, j) for i in range(y.n) for j in range(x.n)]
-    for i, j in track(cells, description="phase diagram (no closed form: point by point)", transient=True):
+    for done, (i, j) in enumerate(cells, 1):
         point = spec.with_updates(**{_field(x.name): _value(x, j), _field(y.name): _value(y, i)})
-        rank[i, j] = predict(point, "quartic", base_dir).rank
-    phase = np.where(rank == 0, 0, np.where(rank >= max_rank, 2, 1))
+        rank[i, j] = predict(point, "quartic").rank
+        if progress is not None:
+            progress(done, len(cells))
+    phase = phase_codes(rank, max_rank)
     return PhaseDiagram(x, y, x.values(), y.values(), rank, phase, max_rank, [], "pointwise",
-                        spec.model_dump(mode="json"))
+                        spec.model_dump(mode="json"), _spec_point(spec, x, y))
 
 
 def _field(name: str) -> str:

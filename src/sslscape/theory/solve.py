@@ -27,7 +27,7 @@ from functools import partial
 import numpy as np
 import torch
 
-from ..diagnose.rank import numerical_rank
+from ..diagnostics.rank import numerical_rank
 from ..errors import UserError
 from ._optim import deep_shapes, lbfgs_minimise, product
 from .landscape import Landscape, quartic_loss

@@ -1,0 +1,5 @@
+"""`python -m sslscape.cli …` runs the command line."""
+
+from . import main
+
+main()

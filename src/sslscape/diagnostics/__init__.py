@@ -1,0 +1,58 @@
+"""Diagnostics for any embeddings: spectrum, numerical/effective rank, RankMe, LiDAR, α-ReQ, verdict.
+
+    from sslscape.diagnostics import diagnose
+    d = diagnose(z)            # z: (N, d) numpy array or torch tensor (CPU/GPU, float16/32/64)
+    print(d.verdict, d.reason) # 'healthy' | 'dimensional collapse (k of d)' | 'complete collapse'
+
+One module per concern: `spectrum` (streamed covariance eigenvalues, accurate to float64), `rank` (the rank
+rules: numerical rank, collapse rank, agreement), `metrics` (effective rank, RankMe, α-ReQ, normalised std),
+`lidar`, `diagnosis` (verdict), `probe` (kNN / linear probe — the one implementation training uses too), `callback`
+(training monitors). Figures live in `sslscape.report`, the comparison with theory in `sslscape.compare`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .callback import EmbeddingMonitor, log_embedding_metrics
+from .diagnosis import Diagnosis, diagnose, diagnosis_of, verdict
+from .lidar import lidar
+from .metrics import alpha_req, effective_rank, normalized_std, rankme
+from .probe import ProbeResult, knn_accuracy, linear_probe_accuracy, probe_accuracies
+from .rank import Agreement, CollapseCut, agreement, collapse_cut, collapse_rank, numerical_rank
+from .spectrum import EmbeddingError, Spectrum, covariance_spectrum
+
+__all__ = [
+    "Agreement",
+    "CollapseCut",
+    "Diagnosis",
+    "EmbeddingError",
+    "EmbeddingMonitor",
+    "ProbeResult",
+    "Spectrum",
+    "agreement",
+    "alpha_req",
+    "collapse_cut",
+    "collapse_rank",
+    "covariance_spectrum",
+    "diagnose",
+    "diagnosis_of",
+    "effective_rank",
+    "knn_accuracy",
+    "linear_probe_accuracy",
+    "lidar",
+    "log_embedding_metrics",
+    "normalized_std",
+    "numerical_rank",
+    "probe_accuracies",
+    "rankme",
+    "verdict",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "EmbeddingMetricsCallback":  # needs Lightning; built on first access (see callback.py)
+        from . import callback
+
+        return callback.EmbeddingMetricsCallback
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
