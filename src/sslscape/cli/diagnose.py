@@ -135,7 +135,7 @@ def diagnose_command(
         )
     if plot is not None:
         table.add_row("figure", str(plot))
-    Console().print(table)
+    Console(soft_wrap=True).print(table)
 
 
 def register(app: typer.Typer) -> None:

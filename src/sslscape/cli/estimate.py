@@ -12,6 +12,8 @@ import typer
 
 from ..errors import UserError
 
+CACHE_HELP = "keep the moments in a moments file and reuse it ($SSLSCAPE_CACHE, default ~/.cache/sslscape)"
+
 
 def estimate_command(
     data: Annotated[str, typer.Argument(metavar="DATA", help="'digits', 'fashion-mnist' or a .npy/.npz/.pt array")],
@@ -26,10 +28,15 @@ def estimate_command(
     embed_dim: Annotated[int, typer.Option("--embed-dim", help="d of the written spec (0 = input dim)")] = 0,
     out: Annotated[Path, typer.Option("--out", help="spec file to write")] = Path("out/estimated_spec.json"),
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object on stdout")] = False,
+    cache: Annotated[bool, typer.Option("--cache/--no-cache", help=CACHE_HELP)] = True,
 ) -> None:
-    """Estimate C, μ and S of a real dataset under an augmentation pipeline, write a spec, and predict on it."""
+    """Estimate C, μ and S of a real dataset under an augmentation pipeline, write a spec, and predict on it.
+
+    The moments are computed once per dataset, pipeline, sample count and method and kept in a moments file (its
+    path is printed); later calls read it, and `predict` / `phase` / `advise --moments FILE` take it directly.
+    """
     from ..io import atomic_write_text
-    from ..moments import dataset_moments
+    from ..moments import cached_dataset_moments
     from ..spec import parse_spec
     from ..theory import predict
 
@@ -38,11 +45,12 @@ def estimate_command(
     if out.exists() and out.is_dir():
         out = out / "estimated_spec.json"
     t0 = time.perf_counter()
-    est = dataset_moments(data, augment, samples=samples or None, pairs=pairs, mc=mc, downsample=downsample)
-    raw = est.spec_dict(objective, weight_decay, embed_dim or None)
+    found = cached_dataset_moments(data, augment, samples=samples or None, pairs=pairs, mc=mc, downsample=downsample,
+                                   cache=cache)
+    raw = found.moments.spec_dict(objective, weight_decay, embed_dim or None)
     pred = predict(parse_spec(raw))
     path = atomic_write_text(out, json.dumps(raw) + "\n")
-    res = {**est.to_dict(), "spec": str(path), "prediction": pred.to_dict(),
+    res = {**found.to_dict(), "spec": str(path), "prediction": pred.to_dict(),
            "wall_s": round(time.perf_counter() - t0, 2)}
     if as_json:
         typer.echo(json.dumps(res))
@@ -58,8 +66,11 @@ def estimate_command(
                                              else " (finite mixture of maps: A computed exactly)"))
     table.add_row("top eigenvalues of A", ", ".join(f"{v:.4g}" for v in res["eigenvalues_top"][:8]))
     table.add_row("spec written", str(res["spec"]))
+    if res["moments_file"] is not None:
+        table.add_row("moments file", f"{res['moments_file']} ({'read from the cache' if res['cached'] else 'written'};"
+                                      " predict/phase/advise --moments FILE)")
     table.add_row("predicted rank / phase", f"{pred['rank']} of {pred['max_rank']} / {pred['phase']}")
-    Console().print(table)
+    Console(soft_wrap=True).print(table)
 
 
 def register(app: typer.Typer) -> None:

@@ -58,7 +58,7 @@ def predict_command(
     table.add_row("order / method", f"{pred.order} / {pred.method}")
     for note in pred.notes:
         table.add_row("note", note)
-    Console().print(table)
+    Console(soft_wrap=True).print(table)
 
 
 def parse_axis(text: str) -> Any:

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import shlex
+import signal
+import sys
+import threading
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -15,22 +22,41 @@ def train_command(
     out: Annotated[Path | None, typer.Option("--out", help="output folder (default: runs/<config name>)")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="no progress bar")] = False,
 ) -> None:
-    """Train an encoder: writes checkpoint.pt, metrics.jsonl, embeddings.npy and summary.json."""
+    """Train an encoder: writes checkpoint.pt, metrics.jsonl, embeddings.npy and summary.json.
+
+    Ctrl-C or SIGTERM stops it with one line naming the last checkpoint and the command that resumes it.
+    """
     from rich.console import Console
 
     from ..training.config import load_config
-    from ..training.loop import train
+    from ..training.loop import TrainingInterrupted, train
     from .progress import bar
 
     cfg = load_config(config)
     out_dir = out or Path("runs") / config.stem
-    with bar("train", cfg.schedule.steps, enabled=not quiet) as update:
-        def progress(done: int, total: int, metrics: dict) -> None:
-            info = f"loss {metrics['loss']:.4g}  rank {metrics['rank']}" if metrics else ""
-            update(done, total, info)
+    again = f"sslscape train {shlex.quote(str(config))} --out {shlex.quote(str(out_dir))} --resume"
+    with _interrupts() as caught, _warnings_as_lines():
+        try:
+            with bar("train", cfg.schedule.steps, enabled=not quiet) as update:
+                def progress(done: int, total: int, metrics: dict) -> None:
+                    info = f"loss {metrics['loss']:.4g}  rank {metrics['rank']}" if metrics else ""
+                    update(done, total, info)
 
-        result = train(cfg, out_dir, resume=resume, progress=progress)
-    console = Console()
+                result = train(cfg, out_dir, resume=resume, progress=progress)
+        except TrainingInterrupted as exc:
+            where = (f"last checkpoint {exc.checkpoint} (step {exc.checkpoint_step})" if exc.checkpoint is not None
+                     else "no checkpoint yet")
+            print(f"stopped by {caught.name} at step {exc.step} of {exc.total}; {where}; resume with: {again}",
+                  file=sys.stderr)
+            raise typer.Exit(128 + caught.number) from None
+        except KeyboardInterrupt:
+            print(f"stopped by {caught.name} before training began; nothing to resume", file=sys.stderr)
+            raise typer.Exit(128 + caught.number) from None
+    console = Console(soft_wrap=True)
+    if result.already_finished:
+        console.print(f"{out_dir}/ holds a finished run ({result.steps} steps, loss {result.final_loss:.4g}, rank "
+                      f"{result.rank}); nothing changed")
+        return
     extra = ""
     if result.knn_accuracy is not None:
         extra += f"  kNN@{cfg.eval.knn_k} {100 * result.knn_accuracy:.1f}%"
@@ -39,6 +65,49 @@ def train_command(
     console.print(f"[bold]trained[/] {result.steps} steps  loss {result.final_loss:.4g}  rank {result.rank}  "
                   f"effective rank {result.effective_rank:.2f}{extra}  ({result.samples_per_s:,.0f} samples/s)")
     console.print(f"outputs in {out_dir}/ (metrics.jsonl, embeddings.npy, summary.json, checkpoint.pt)")
+
+
+class _Caught:
+    """Which signal stopped the command (SIGINT unless the handler saw SIGTERM)."""
+
+    def __init__(self) -> None:
+        self.number = int(signal.SIGINT)
+
+    @property
+    def name(self) -> str:
+        return signal.Signals(self.number).name
+
+
+@contextlib.contextmanager
+def _interrupts() -> Iterator[_Caught]:
+    """SIGINT and SIGTERM both raise KeyboardInterrupt inside (train turns it into TrainingInterrupted); the
+    previous handlers come back afterwards. Outside the main thread signals cannot be handled: nothing changes."""
+    caught = _Caught()
+
+    def handler(signum: int, frame: Any) -> None:
+        caught.number = signum
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        yield caught
+        return
+    before = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield caught
+    finally:
+        for sig, old in before.items():
+            signal.signal(sig, old)
+
+
+@contextlib.contextmanager
+def _warnings_as_lines() -> Iterator[None]:
+    """Library warnings (a corrupt checkpoint set aside, …) as one 'warning: …' line each on stderr."""
+    def show(message: Any, category: Any, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
+        print(f"warning: {' '.join(str(message).split())}", file=sys.stderr)
+
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        yield
 
 
 def compare_command(
@@ -67,7 +136,7 @@ def compare_command(
     verdict = "[green]agree[/]" if result.agree else "[red]disagree[/]"
     band = (str(result.predicted_rank) if result.predicted_rank_max == result.predicted_rank
             else f"{result.predicted_rank}–{result.predicted_rank_max} (depth ≥ 2: metastable range)")
-    Console().print(f"predicted rank {band} ({result.phase}, order {result.order}), trained ranks "
+    Console(soft_wrap=True).print(f"predicted rank {band} ({result.phase}, order {result.order}), trained ranks "
                     f"{list(result.trained_ranks)}: {verdict}  → {png}, {js}")
 
 

@@ -1,0 +1,123 @@
+"""`advise` (sslscape.theory.advise): the intervals it returns end at the closed-form critical values, `predict`
+gives the requested rank inside them and not just outside, and impossible requests say why."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sslscape.errors import UserError
+from sslscape.spec import parse_spec
+from sslscape.theory import predict
+from sslscape.theory.advise import FIELDS, advise, advise_region
+
+COV = [4.0, 3.0, 2.0, 1.5, 1.0, 0.5]
+NOISE = [1.0, 0.8, 0.6, 0.4, 0.3, 0.2]
+SPECS = {
+    "spectral": {"objective": "spectral", "weight_decay": 1.0},
+    "spectral-bias-mean": {"objective": "spectral", "weight_decay": 1.0, "bias": True,
+                           "data": {"cov": COV, "mean": [1.0, 0, 0, 0, 0, 0]}},
+    "infonce-dot-aug": {"objective": "infonce", "weight_decay": 0.5, "temperature": 0.7, "batch_size": 256},
+    "infonce-dot-clean": {"objective": "infonce", "protocol": "clean_negatives", "weight_decay": 0.5},
+    "infonce-euc-aug": {"objective": "infonce", "similarity": "euclidean", "weight_decay": 0.5},
+    "infonce-euc-clean": {"objective": "infonce", "similarity": "euclidean", "protocol": "clean_negatives",
+                          "weight_decay": 0.3, "batch_size": 128},
+    "barlow-raw-lam1": {"objective": "barlow", "barlow_lambda": 1.0, "weight_decay": 1.0},
+    "spectral-depth2": {"objective": "spectral", "depth": 2, "weight_decay": 0.3},
+}
+KNOBS = {"spectral": ["weight_decay", "batch_size"], "spectral-bias-mean": ["weight_decay"],
+         "infonce-dot-aug": ["weight_decay", "temperature", "batch_size", "noise_scale"],
+         "infonce-dot-clean": ["weight_decay", "temperature"], "infonce-euc-aug": ["weight_decay"],
+         "infonce-euc-clean": ["weight_decay", "noise_scale", "temperature", "batch_size"],
+         "barlow-raw-lam1": ["weight_decay"], "spectral-depth2": ["weight_decay"]}
+CASES = [(name, knob) for name, knobs in KNOBS.items() for knob in knobs]
+
+
+def spec_of(name: str):
+    raw = {"data": {"cov": COV}, "augmentation": {"noise_cov": NOISE}, "embed_dim": 6, **SPECS[name]}
+    return parse_spec(raw)
+
+
+def rank_at(spec, knob: str, value: float) -> int:
+    v = int(round(value)) if knob == "batch_size" else float(value)
+    return predict(spec.with_updates(**{FIELDS[knob]: v})).rank
+
+
+@pytest.mark.parametrize("name, knob", CASES, ids=[f"{n}-{k}" for n, k in CASES])
+def test_intervals_end_at_the_thresholds_and_hold_the_rank(name, knob):
+    spec = spec_of(name)
+    pred = predict(spec)
+    for keep in range(pred.max_rank + 1):
+        adv = advise(spec, keep, knob)
+        if adv.interval is None:
+            continue
+        assert adv.method == "thresholds"
+        for lo, hi in adv.intervals:
+            ends = [e for e in (lo, hi) if e is not None and e > (2.0 if knob == "batch_size" else 0.0)]
+            for e in ends:  # every finite end is a closed-form critical value
+                assert min(abs(e - c) for c in adv.critical_values) <= 1e-9 * max(1.0, e)
+            inside = [lo + f * ((hi if hi is not None else 3 * lo + 1) - lo) for f in (0.05, 0.5, 0.95)]
+            if knob == "batch_size":
+                inside = sorted({max(int(np.ceil(lo + 1e-9)), 2), int((lo + (hi or 4 * lo)) // 2)})
+                inside = [v for v in inside if hi is None or v < hi]
+            for v in inside:
+                assert rank_at(spec, knob, v) == keep, (keep, lo, hi, v)
+            if hi is not None and knob != "batch_size":
+                assert rank_at(spec, knob, hi * (1 + 1e-6)) != keep  # just past the critical value
+
+
+def test_at_least_is_the_union_of_intervals_with_rank_at_least_k():
+    spec = spec_of("spectral")
+    adv = advise(spec, 3, "weight_decay", at_least=True)
+    assert adv.interval == (0.0, 4.0)  # 2c_k > γ: the third largest 2c is 4
+    assert all(rank_at(spec, "weight_decay", v) >= 3 for v in (0.0, 1.0, 3.99))
+    assert rank_at(spec, "weight_decay", 4.0) == 2
+
+
+@pytest.mark.parametrize("knob, needle", [("noise_scale", "augmentation never changes the rank"),
+                                          ("temperature", "infonce")])
+def test_impossible_requests_say_why(knob, needle):
+    spec = parse_spec({"objective": "infonce" if knob == "noise_scale" else "spectral", "data": {"cov": COV},
+                       "augmentation": {"noise_cov": NOISE}, "weight_decay": 0.5})
+    adv = advise(spec, 2, knob)
+    assert adv.interval is None and not adv.possible
+    assert needle in adv.reason or "has no temperature" in adv.reason
+
+
+def test_more_directions_than_the_embedding_holds():
+    adv = advise(parse_spec({"objective": "spectral", "data": {"cov": COV}, "embed_dim": 3}), 4)
+    assert adv.interval is None and "at most 3" in adv.reason
+
+
+def test_directions_that_die_together_cannot_be_kept_one_at_a_time():
+    adv = advise(parse_spec({"objective": "spectral", "data": {"cov": [2.0, 2.0, 1.0]}}), 1)
+    assert adv.interval is None and "die together" in adv.reason
+
+
+def test_without_closed_form_the_knob_is_scanned_and_predict_agrees():
+    spec = parse_spec({"objective": "barlow", "barlow_lambda": 0.3, "data": {"cov": [3.0, 1.0]},
+                       "weight_decay": 0.5})
+    adv = advise(spec, 1, "weight_decay", budget=10)
+    assert adv.method == "scan" and adv.interval is not None
+    lo, hi = adv.interval
+    assert rank_at(spec, "weight_decay", lo + 0.5 * ((hi or 2 * lo + 1) - lo)) == 1
+
+
+def test_region_bounds_hold_the_rank():
+    spec = spec_of("infonce-euc-clean")
+    region = advise_region(spec, 3, ("weight_decay", "noise_scale"), n=24)
+    assert any(lo is not None for lo in region.y_lo)
+    for x, lo in zip(region.x, region.y_lo, strict=True):
+        if lo is not None:
+            s = spec.with_updates(weight_decay=x, **{"augmentation.noise_scale": lo})
+            assert predict(s).rank == 3
+
+
+def test_bad_requests_are_user_errors():
+    spec = spec_of("spectral")
+    with pytest.raises(UserError, match="unknown knob"):
+        advise(spec, 2, "learning_rate")
+    with pytest.raises(UserError, match="--keep"):
+        advise(spec, -1)
+    with pytest.raises(UserError, match="two different"):
+        advise_region(spec, 2, ("weight_decay", "weight_decay"))
