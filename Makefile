@@ -29,7 +29,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 
 test: $(STAMP) lint fashion-mnist
-	$(BIN)/python -m pytest -q -n 2 tests
+	$(BIN)/python -m pytest -q -n 2 tests src/sslscape --doctest-modules
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_theory.py

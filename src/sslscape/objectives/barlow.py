@@ -6,8 +6,6 @@ With `standardize=True` each embedding dimension is standardised over the batch 
 eps 1e-5 — as the reference implementation's `F.batch_norm`), so K is the cross-correlation matrix. With
 `standardize=False` K is the raw cross second-moment matrix, whose population value for a linear encoder is
 W E[x' x''ᵀ] Wᵀ, which makes the loss exactly quartic in W (the theory's case).
-
-    >>> barlow_loss(torch.randn(256, 16), torch.randn(256, 16), lambda_offdiag=0.005)
 """
 
 from __future__ import annotations
@@ -27,6 +25,15 @@ def batch_standardize(z: Tensor, eps: float = BN_EPS) -> Tensor:
 
 def barlow_loss(anchor: Tensor, positive: Tensor, *, lambda_offdiag: float = 0.005,
                 standardize: bool = True) -> Tensor:
+    """Barlow Twins loss of two views' embeddings `anchor`, `positive`, each (n, d): a scalar tensor.
+
+    `lambda_offdiag` is λ (≥ 0); `standardize` switches the batch standardisation (module docstring).
+    Raises ValueError for mismatched shapes, n < 2 or λ < 0.
+
+    >>> import torch
+    >>> float(barlow_loss(2 * torch.eye(4), 2 * torch.eye(4), standardize=False))  # K = I: the minimum
+    0.0
+    """
     check_pair(anchor, positive)
     if lambda_offdiag < 0:
         raise ValueError(f"lambda_offdiag must be ≥ 0, got {lambda_offdiag}")

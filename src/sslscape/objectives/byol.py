@@ -4,8 +4,6 @@
                                         ℓ(p, t) = −p·sg(t)             (dot; the linear theory's form)
 
 t = target(x) comes from an exponential moving average of the online encoder (`ema_decay`), kept by the trainer.
-
-    >>> byol_loss(p1, p2, t1, t2)
 """
 
 from __future__ import annotations
@@ -17,6 +15,15 @@ from .simsiam import negative_similarity
 
 
 def byol_loss(p1: Tensor, p2: Tensor, t1: Tensor, t2: Tensor, *, similarity: str = "cosine") -> Tensor:
+    """BYOL loss of predictions `p1`, `p2` against targets `t2`, `t1` (each (n, d)); targets get no gradient.
+
+    `similarity` is 'cosine' (2 − 2 cos, the paper) or 'dot'. Raises ValueError for mismatched shapes.
+
+    >>> import torch
+    >>> z = torch.eye(3)
+    >>> float(byol_loss(z, z, z, z))  # predictions equal to the targets: the minimum of 2 − 2 cos
+    0.0
+    """
     check_pair(p1, t2)
     check_pair(p2, t1)
     pair = negative_similarity(p1, t2, similarity) + negative_similarity(p2, t1, similarity)

@@ -8,9 +8,6 @@ Similarity s is `dot`, `cosine` or `euclidean` (−‖u − v‖²/2). `symmetri
 columns of the logit matrix (both directions, as CLIP does). Inputs may be stacked as (n_batches, n, d): the
 result is the mean over the independent batches (one kernel launch instead of a Python loop).
 
-    >>> z1, z2 = torch.randn(256, 8), torch.randn(256, 8)
-    >>> infonce_loss(z1, z2, temperature=0.5)
-
 Raises ValueError for a non-positive temperature, an unknown similarity or mismatched shapes.
 """
 
@@ -25,6 +22,15 @@ from .similarity import check_pair, logits_with_positive
 
 def infonce_loss(anchor: Tensor, positive: Tensor, negatives: Tensor | None = None, *, temperature: float = 1.0,
                  similarity: str = "dot", symmetric: bool = False) -> Tensor:
+    """InfoNCE of anchors (n, d) against positives (n, d) and negatives (n, d) or None; stacked (b, n, d) too.
+
+    Returns the mean loss (a scalar tensor); τ = `temperature` > 0, `similarity` dot | cosine | euclidean.
+    Raises ValueError for τ ≤ 0, an unknown similarity, mismatched shapes or a batch of fewer than 2 pairs.
+
+    >>> import torch
+    >>> round(float(infonce_loss(torch.eye(4), torch.eye(4))), 4)  # −1 + log(e + 3) per row
+    0.7437
+    """
     if not temperature > 0:
         raise ValueError(f"temperature must be > 0, got {temperature}")
     check_pair(anchor, positive, negatives, stacked=True)

@@ -4,9 +4,6 @@
 
 p = predictor(z); s is `cosine` (the paper) or `dot` (the linear theory of Tian, Chen & Ganguli 2021). There is
 no loss whose minimum is the learned state: `sslscape.theory` integrates the population dynamics instead.
-
-    >>> z1, z2 = torch.randn(64, 8), torch.randn(64, 8)
-    >>> simsiam_loss(z1 @ P, z2 @ P, z1, z2)
 """
 
 from __future__ import annotations
@@ -22,6 +19,15 @@ def negative_similarity(prediction: Tensor, target: Tensor, similarity: str = "c
 
 
 def simsiam_loss(p1: Tensor, p2: Tensor, z1: Tensor, z2: Tensor, *, similarity: str = "cosine") -> Tensor:
+    """SimSiam loss of predictions `p1`, `p2` (n, d) against stop-gradient embeddings `z2`, `z1` (n, d).
+
+    `similarity` is 'cosine' (the paper) or 'dot'. Raises ValueError for mismatched shapes.
+
+    >>> import torch
+    >>> z = torch.eye(3)
+    >>> float(simsiam_loss(z, z, z, z))  # perfect prediction: −cos = −1
+    -1.0
+    """
     check_pair(p1, z2)
     check_pair(p2, z1)
     return 0.5 * (negative_similarity(p1, z2, similarity) + negative_similarity(p2, z1, similarity))

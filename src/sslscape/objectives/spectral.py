@@ -6,8 +6,6 @@ Its population loss is exactly quartic in a linear encoder: −2 Tr[W E(x x'ᵀ)
 (Σ_a, Σ_c: second-moment matrices of anchor and negatives), which `sslscape.theory` uses.
 
 Inputs may be stacked as (n_batches, n, d): the result is the mean over the independent batches.
-
-    >>> spectral_loss(torch.randn(128, 4), torch.randn(128, 4))
 """
 
 from __future__ import annotations
@@ -18,6 +16,14 @@ from .similarity import candidates, check_pair
 
 
 def spectral_loss(anchor: Tensor, positive: Tensor, negatives: Tensor | None = None) -> Tensor:
+    """Spectral contrastive loss of anchors, positives (n, d) and clean negatives (n, d) or None; a scalar.
+
+    Inputs may be stacked (b, n, d) (the mean over batches). Raises ValueError for mismatched shapes or n < 2.
+
+    >>> import torch
+    >>> float(spectral_loss(torch.eye(4), torch.eye(4)))  # −2·1 + 0 (orthogonal negatives)
+    -2.0
+    """
     check_pair(anchor, positive, negatives, stacked=True)
     n = anchor.shape[-2]
     cand = candidates(positive, negatives)

@@ -7,8 +7,6 @@
 Variances and covariances are the unbiased batch estimates, as in the reference code. Defaults 25 / 25 / 1.
 The variance hinge is not differentiable at W = 0 (std ∝ ‖W‖): VICReg has no quartic expansion there, and
 the theory solves its N → ∞ population loss numerically instead.
-
-    >>> vicreg_loss(torch.randn(256, 32), torch.randn(256, 32))
 """
 
 from __future__ import annotations
@@ -35,6 +33,15 @@ def _covariance_term(z: Tensor) -> Tensor:
 
 def vicreg_loss(anchor: Tensor, positive: Tensor, *, invariance: float = 25.0, variance: float = 25.0,
                 covariance: float = 1.0) -> Tensor:
+    """VICReg loss of two views' embeddings (n, d) with weights λ_inv, λ_var, λ_cov; a scalar tensor ≥ 0.
+
+    Raises ValueError for mismatched shapes or n < 2.
+
+    >>> import torch
+    >>> z = torch.randn(256, 8, generator=torch.Generator().manual_seed(0)) * 2
+    >>> float(vicreg_loss(z, z, covariance=0.0)) < 1e-3  # identical views, std above 1: only the hinge's slack
+    True
+    """
     check_pair(anchor, positive)
     inv = F.mse_loss(anchor, positive)
     var = 0.5 * (_variance_term(anchor) + _variance_term(positive))

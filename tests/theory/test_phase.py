@@ -1,0 +1,55 @@
+"""The vectorised phase diagram equals pointwise `predict` on a grid, for every objective with a closed form."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sslscape.spec import parse_spec
+from sslscape.theory import predict
+from sslscape.theory.phase import Axis, phase_diagram
+
+COV = [4.0, 3.0, 2.0, 1.2, 0.6]
+NOISE = [1.0, 0.6, 0.9, 0.3, 0.5]
+CASES = {
+    "spectral": ({"objective": "spectral"}, ("weight_decay", 0.05, 9.0), ("noise_scale", 0.0, 3.0)),
+    "spectral-finite-batch": ({"objective": "spectral", "batch_size": 64}, ("weight_decay", 0.05, 9.0),
+                              ("batch_size", 8, 512)),
+    "infonce-dot-aug": ({"objective": "infonce", "temperature": 0.5, "batch_size": 128},
+                        ("weight_decay", 0.05, 9.0), ("temperature", 0.2, 2.0)),
+    "infonce-dot-clean": ({"objective": "infonce", "protocol": "clean_negatives"}, ("weight_decay", 0.05, 5.0),
+                          ("batch_size", 4, 256)),
+    "infonce-euc-aug": ({"objective": "infonce", "similarity": "euclidean"}, ("weight_decay", 0.05, 5.0),
+                        ("noise_scale", 0.0, 4.0)),
+    "infonce-euc-clean": ({"objective": "infonce", "similarity": "euclidean", "protocol": "clean_negatives",
+                           "batch_size": 32}, ("noise_scale", 0.0, 8.0), ("weight_decay", 0.05, 4.0)),
+    "barlow-raw-lam1": ({"objective": "barlow", "barlow_lambda": 1.0}, ("weight_decay", 0.05, 9.0),
+                        ("noise_scale", 0.0, 3.0)),
+    "spectral-depth2": ({"objective": "spectral", "depth": 2}, ("weight_decay", 0.02, 3.0),
+                        ("noise_scale", 0.0, 3.0)),
+    "infonce-dot-depth3": ({"objective": "infonce", "depth": 3, "batch_size": 256}, ("weight_decay", 0.01, 1.0),
+                           ("temperature", 0.3, 2.0)),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_vectorised_grid_equals_pointwise_predict(name):
+    raw, (xn, xlo, xhi), (yn, ylo, yhi) = CASES[name]
+    spec = parse_spec({"data": {"cov": COV}, "augmentation": {"noise_cov": NOISE}, "embed_dim": 4, **raw})
+    diagram = phase_diagram(spec, Axis(xn, xlo, xhi, 7), Axis(yn, ylo, yhi, 6))
+    assert diagram.method == "vectorised"
+    field = {"noise_scale": "augmentation.noise_scale"}
+    for i, yv in enumerate(diagram.y_values):
+        for j, xv in enumerate(diagram.x_values):
+            cast = lambda n, v: int(v) if n == "batch_size" else float(v)  # noqa: E731
+            point = spec.with_updates(**{field.get(xn, xn): cast(xn, xv), field.get(yn, yn): cast(yn, yv)})
+            assert diagram.rank[i, j] == predict(point).rank, (name, xv, yv)
+    assert set(np.unique(diagram.phase)) <= {0, 1, 2}
+
+
+def test_threshold_curves_stop_at_the_embedding_width():
+    spec = parse_spec({"objective": "spectral", "data": {"cov": COV}, "augmentation": {"noise_cov": NOISE},
+                       "embed_dim": 2})
+    diagram = phase_diagram(spec, Axis("weight_decay", 0.0, 9.0, 8), Axis("noise_scale", 0.0, 2.0, 8))
+    assert [c["direction"] for c in diagram.boundaries] == [1, 2]
+    assert diagram.point == (0.0, 1.0)
