@@ -155,6 +155,16 @@ class Spec(_Strict):
             raise ValueError(f"'similarity' applies to infonce, simsiam and byol only; {self.objective} is defined "
                              "with dot products — remove 'similarity' or use normalization 'l2' for normalised "
                              "embeddings")
+        if self.objective in PREDICTIVE:  # the theory's predictive model: one linear W and a linear predictor
+            extra = [f for f, on in (("depth", self.depth != 1), ("bias", self.bias),
+                                     ("normalization", self.normalization != "none")) if on]
+            if extra:
+                raise ValueError(f"{', '.join(extra)} with {self.objective}: the theory solves a depth-1 linear "
+                                 "encoder without bias with a linear predictor (normalisation comes from "
+                                 "similarity 'cosine'); set depth 1, bias false, normalization none")
+        if self.symmetric and self.objective != "infonce":
+            raise ValueError(f"'symmetric' applies to infonce only; {self.objective} has no direction to average — "
+                             "remove it")
         dim, noise = self.data.dim, self.augmentation.noise_cov
         if dim is not None and noise is not None and len(noise) != dim:
             raise ValueError(f"augmentation.noise_cov is {len(noise)}-dimensional but data.cov is {dim}-dimensional; "

@@ -172,3 +172,17 @@ def test_exact_order_agrees_with_closed_form(case: str) -> None:
         np.testing.assert_allclose(exact.spectrum[:4], quartic.spectrum[:4], rtol=1e-5)
     else:
         assert exact.positive_weight is not None and 0 < exact.positive_weight < 0.2
+
+
+def test_exact_solver_budget_returns_the_best_so_far_marked_unconverged() -> None:
+    from sslscape.moments import moments_of
+    from sslscape.theory.exact import estimate_seconds, exact_solution
+
+    spec = _spec(objective="infonce", similarity="cosine", temperature=0.5, weight_decay=0.1, batch_size=64)
+    m = moments_of(spec)
+    seen: list[tuple[int, int]] = []
+    sol = exact_solution(spec, m, n_pairs=512, max_seconds=0.0, progress=lambda a, b: seen.append((a, b)))
+    assert not sol.converged and sol.evaluations >= 1 and seen and seen[0][1] > 0
+    full = exact_solution(spec, m, n_pairs=512)
+    assert full.converged and full.evaluations > sol.evaluations
+    assert estimate_seconds(spec, m, n_pairs=512) > 0

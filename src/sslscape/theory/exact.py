@@ -17,7 +17,9 @@ loss is the objective's own function from `sslscape.objectives` (one definition,
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -42,6 +44,9 @@ class ExactSolution:
     rank: int
     positive_weight: float | None  # mean softmax weight p̄ of the positive pair (InfoNCE), else None
     method: str
+    converged: bool = True         # False: stopped by the time budget, the best answer so far
+    evaluations: int = 0           # loss evaluations (integration steps for SimSiam/BYOL)
+    wall_s: float = 0.0
 
 
 def solution_rank(spectrum: np.ndarray, data_cov: np.ndarray) -> int:
@@ -100,9 +105,79 @@ def _pairs(spec: Spec, clean: torch.Tensor, v1: torch.Tensor, v2: torch.Tensor):
     return clean, v2, clean
 
 
-def exact_solution(spec: Spec, moments: Moments, n_pairs: int = 4096,
-                   n_starts: int = 3, max_iter: int = 150) -> ExactSolution:
-    """Minimise the exact sample loss (see module docstring); deterministic for a given spec.seed."""
+class _OutOfTime(Exception):
+    """Raised inside the L-BFGS closure once the time budget is spent (the best state so far is kept)."""
+
+
+@dataclass
+class Budget:
+    """Progress and a time limit for the exact solver: `progress(done, total)` per loss evaluation (total is the
+    expected number), and after `max_seconds` the solve stops with the best answer so far (`converged=False`)."""
+
+    expected: int
+    progress: Callable[[int, int], None] | None = None
+    max_seconds: float | None = None
+    done: int = 0
+    started: float = field(default_factory=time.perf_counter)
+    out_of_time: bool = False
+
+    def tick(self) -> None:
+        self.done += 1
+        if self.progress is not None:
+            self.progress(min(self.done, self.expected), self.expected)
+        if self.max_seconds is not None and time.perf_counter() - self.started > self.max_seconds:
+            self.out_of_time = True
+            raise _OutOfTime
+
+
+EVALS_PER_START = 60  # loss evaluations an L-BFGS start typically takes here (measured: 45–140)
+
+
+def _warm_start(spec: Spec, moments: Moments, d: int, dim: int) -> np.ndarray | None:
+    """The closed-form minimiser of the nearest expandable problem (the same spec with dot similarity and no
+    normalisation), rescaled: a start inside the right basin, so one start usually converges in few steps."""
+    from .landscape import landscape
+    from .solve import closed_form_minimum, single_product_form
+
+    if spec.depth != 1 or spec.bias or spec.objective not in ("infonce", "spectral", "barlow"):
+        return None
+    near = spec.with_updates(similarity="dot" if spec.objective == "infonce" else spec.similarity,
+                             normalization="none")
+    land = landscape(near, moments)
+    b = single_product_form(land) if land.expandable else None
+    if b is None:
+        return None
+    w = closed_form_minimum(land, b).weights
+    if not np.any(w) or w.shape != (d, dim):
+        return None
+    return w
+
+
+def estimate_seconds(spec: Spec, moments: Moments, n_pairs: int = 4096, n_starts: int = 3) -> float:
+    """About how long `exact_solution` takes: one timed loss evaluation × the evaluations it usually needs."""
+    clean, v1, v2 = sample_views(spec, moments, n_pairs, spec.seed)
+    anchor, positive, negatives = _pairs(spec, clean, v1, v2)
+    d, dim = spec.embed_dim or moments.dim, moments.dim
+    n = spec.batch_size or LARGE_N
+    if spec.objective in PREDICTIVE:
+        return 0.0015 * PREDICTIVE_STEPS * (min(n, anchor.shape[0]) / 512) * max(1.0, d * dim / 64)
+    factors = [(0.1 * torch.randn(s, dtype=torch.float64)).requires_grad_() for s in deep_shapes(d, dim, spec.depth)]
+    problem = _ExactProblem(spec, anchor, positive, negatives, factors, torch.zeros(d, dtype=torch.float64),
+                            n, max(1, n_pairs // n), is_scale_invariant(spec))
+    t = time.perf_counter()
+    problem.loss().backward()
+    return (time.perf_counter() - t) * EVALS_PER_START * n_starts
+
+
+def exact_solution(spec: Spec, moments: Moments, n_pairs: int = 4096, n_starts: int = 3, max_iter: int = 150,
+                   progress: Callable[[int, int], None] | None = None,
+                   max_seconds: float | None = None) -> ExactSolution:
+    """Minimise the exact sample loss (see module docstring); deterministic for a given spec.seed.
+
+    The first start is the closed-form minimiser of the nearest expandable problem (`_warm_start`) when there
+    is one, the others random. `progress(done, expected)` is called per loss evaluation; after `max_seconds` the
+    best answer so far is returned with `converged=False`.
+    """
     torch_gen = torch.Generator().manual_seed(spec.seed)
     clean, v1, v2 = sample_views(spec, moments, n_pairs, spec.seed)
     anchor, positive, negatives = _pairs(spec, clean, v1, v2)
@@ -112,26 +187,41 @@ def exact_solution(spec: Spec, moments: Moments, n_pairs: int = 4096,
     n_batches = max(1, n_pairs // n)
     scale_inv = is_scale_invariant(spec)
     data_cov = moments.cov if not spec.bias else np.pad(moments.cov, ((0, 1), (0, 1)))
+    budget = Budget(EVALS_PER_START * n_starts, progress, max_seconds)
     if spec.objective in PREDICTIVE:
-        return _integrate_predictive(spec, anchor, positive, d, n, data_cov, torch_gen)
+        return _integrate_predictive(spec, anchor, positive, d, n, data_cov, torch_gen, budget)
 
     top = float(np.sqrt(max(np.linalg.eigvalsh(moments.cov).max(), 1e-12)))
+    warm = _warm_start(spec, moments, d, dim)
+    if warm is not None:  # the warm start lands in the right basin: one random start more is a check, not a search
+        n_starts = min(n_starts, 2)
+        budget.expected = EVALS_PER_START * n_starts
     best: tuple[float, np.ndarray] | None = None
     for start in range(n_starts):
         init = (0.5, 2.0, 1.0)[start % 3]
         factors = [(init * torch.randn(s, generator=torch_gen, dtype=torch.float64) / np.sqrt(s[1])
                     / top ** (1 / spec.depth)).requires_grad_() for s in deep_shapes(d, dim, spec.depth)]
+        if start == 0 and warm is not None:
+            factors = [torch.tensor(warm + 1e-3 * np.abs(warm).max() * torch.randn(warm.shape, generator=torch_gen,
+                                    dtype=torch.float64).numpy(), dtype=torch.float64, requires_grad=True)]
         bias = torch.zeros(d, dtype=torch.float64, requires_grad=spec.bias)
-        problem = _ExactProblem(spec, anchor, positive, negatives, factors, bias, n, n_batches, scale_inv)
-        value = lbfgs_minimise(factors + ([bias] if spec.bias else []), problem.loss, max_iter)
+        problem = _ExactProblem(spec, anchor, positive, negatives, factors, bias, n, n_batches, scale_inv, budget)
+        try:
+            value = lbfgs_minimise(factors + ([bias] if spec.bias else []), problem.loss, max_iter)
+        except _OutOfTime:
+            with torch.no_grad():
+                value = float(problem.loss(count=False))
         if np.isfinite(value) and (best is None or value < best[0]):
             best = (value, problem.weights())
+        if budget.out_of_time:
+            break
     assert best is not None, "every start of the exact solver diverged"
     weights = best[1]
     spec_ev = embedding_spectrum(weights, data_cov, d)
     p_bar = _positive_weight(spec, anchor, positive, negatives, weights, n) if spec.objective == "infonce" else None
     rank = solution_rank(spec_ev, data_cov)
-    return ExactSolution(weights, best[0], spec_ev, rank, p_bar, "exact_lbfgs")
+    return ExactSolution(weights, best[0], spec_ev, rank, p_bar, "exact_lbfgs", converged=not budget.out_of_time,
+                         evaluations=budget.done, wall_s=time.perf_counter() - budget.started)
 
 
 @dataclass
@@ -147,12 +237,15 @@ class _ExactProblem:
     batch: int
     n_batches: int
     scale_invariant: bool
+    budget: Budget | None = None
 
     def product(self) -> torch.Tensor:
         w = product(self.factors)
         return w * np.sqrt(w.shape[0]) / w.norm() if self.scale_invariant else w
 
-    def loss(self) -> torch.Tensor:
+    def loss(self, count: bool = True) -> torch.Tensor:
+        if count and self.budget is not None:
+            self.budget.tick()
         w, b, n = self.product(), self.bias, self.batch
         za, zp = self.anchor @ w.T + b, self.positive @ w.T + b
         zn = None if self.negatives is None else self.negatives @ w.T + b
@@ -199,9 +292,12 @@ def positive_weight_at(spec: Spec, moments: Moments, weights: np.ndarray, n_pair
     return _positive_weight(spec, anchor, positive, negatives, weights, min(spec.batch_size or LARGE_N, n_pairs))
 
 
+PREDICTIVE_STEPS = 3000
+
+
 def _integrate_predictive(spec: Spec, anchor: torch.Tensor, positive: torch.Tensor, d: int, n: int,
-                          data_cov: np.ndarray, gen: torch.Generator, steps: int = 3000,
-                          lr: float = 0.05) -> ExactSolution:
+                          data_cov: np.ndarray, gen: torch.Generator, budget: Budget | None = None,
+                          steps: int = PREDICTIVE_STEPS, lr: float = 0.05) -> ExactSolution:
     """Full-batch gradient dynamics of SimSiam/BYOL with a linear predictor (no loss to minimise)."""
     dim = anchor.shape[1]
     top = float(np.sqrt(max(np.linalg.eigvalsh(data_cov).max(), 1e-12)))
@@ -209,10 +305,17 @@ def _integrate_predictive(spec: Spec, anchor: torch.Tensor, positive: torch.Tens
     pred = (torch.eye(d, dtype=torch.float64) + 0.01 * torch.randn(d, d, generator=gen, dtype=torch.float64)
             ).requires_grad_()
     target = w.detach().clone()
-    sim = "dot" if spec.similarity == "dot" else "cosine"
+    sim = spec.similarity  # dot, cosine or euclidean: the similarity training uses
     xa, xp = anchor[:n], positive[:n]
     loss = torch.tensor(float("nan"))
+    if budget is not None:
+        budget.expected = steps
     for _ in range(steps):
+        if budget is not None:
+            try:
+                budget.tick()
+            except _OutOfTime:
+                break
         za, zp = xa @ w.T, xp @ w.T
         if spec.objective == "simsiam":
             loss = simsiam_loss(za @ pred.T, zp @ pred.T, za, zp, similarity=sim)
@@ -234,4 +337,7 @@ def _integrate_predictive(spec: Spec, anchor: torch.Tensor, positive: torch.Tens
         method = "dynamics"
     spec_ev = embedding_spectrum(weights, data_cov[:dim, :dim], d)
     rank = solution_rank(spec_ev, data_cov)
-    return ExactSolution(weights, float(loss.detach()), spec_ev, rank, None, method)
+    done = budget is None or not budget.out_of_time
+    return ExactSolution(weights, float(loss.detach()), spec_ev, rank, None, method, converged=done,
+                         evaluations=budget.done if budget else steps,
+                         wall_s=time.perf_counter() - budget.started if budget else 0.0)
