@@ -14,7 +14,7 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "sslscape"
 LAYERS = ("objectives", "theory", "training", "diagnostics", "experiments", "report", "cli")
-TOP = ("spec", "moments", "io", "errors", "augment", "datasets", "threads", "compare", "projector")
+TOP = ("spec", "moments", "io", "errors", "result", "augment", "datasets", "threads", "compare", "projector")
 # (module area, areas it must not import)
 FORBIDDEN: dict[str, tuple[str, ...]] = {
     "objectives": ("spec", "moments", "theory", "training", "diagnostics", "compare", "experiments", "report", "cli"),
@@ -27,6 +27,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "errors": ("spec", "moments", "io", "theory", "training", "diagnostics", "compare", "experiments", "report", "cli"),
     "augment": ("theory", "training", "diagnostics", "compare", "experiments", "report", "cli", "moments"),
     "datasets": ("theory", "training", "diagnostics", "compare", "experiments", "report", "cli", "moments"),
+    "result": ("spec", "moments", "theory", "training", "diagnostics", "compare", "experiments", "report", "cli"),
     "threads": ("theory", "training", "diagnostics", "compare", "experiments", "report", "cli"),
     "compare": ("experiments", "cli"),
     "projector": ("experiments", "cli"),

@@ -16,10 +16,9 @@ Spectra are compared by shape (each divided by its own top eigenvalue): the over
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +27,7 @@ import numpy as np
 from .diagnostics.diagnosis import Diagnosis
 from .diagnostics.rank import RULE, agreement
 from .errors import UserError
-from .io import json_default
+from .result import Result
 from .spec import Spec
 from .theory.predict import Prediction
 
@@ -45,7 +44,7 @@ def _shape(spectrum: Any) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class TheoryComparison:
+class TheoryComparison(Result):
     """A measured diagnosis beside the theory: ranks by the agreement rule, spectra by shape (λ_k / λ_1)."""
 
     measured_rank: int
@@ -60,12 +59,6 @@ class TheoryComparison:
     predicted_spectrum: tuple[float, ...]
     spectrum_distance: float  # max_k |λ̂_k/λ̂_1 − λ_k/λ_1| ∈ [0, 1] (0 = same shape)
     rule: str = RULE
-
-    def to_dict(self) -> dict[str, Any]:
-        return json.loads(json.dumps(asdict(self), default=json_default))
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict())
 
 
 def compare_embeddings(diagnosis: Diagnosis, prediction: Prediction) -> TheoryComparison:
@@ -85,7 +78,7 @@ def compare_embeddings(diagnosis: Diagnosis, prediction: Prediction) -> TheoryCo
 
 
 @dataclass(frozen=True)
-class CompareResult:
+class CompareResult(Result):
     """`compare_training`'s answer: the prediction, every seed's trained spectrum and rank, and the agreement."""
 
     predicted_rank: int
@@ -102,12 +95,6 @@ class CompareResult:
     batch_size: int
     wall_s: float
     rule: str = RULE
-
-    def to_dict(self) -> dict[str, Any]:
-        return json.loads(json.dumps(asdict(self), default=json_default))
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict())
 
 
 def compare_config(spec: Spec, seed: int, steps: int | None = None, lr: float | None = None,

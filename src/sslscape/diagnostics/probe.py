@@ -9,12 +9,12 @@ The split is stratified when every class has ≥ 2 members. Above `max_samples` 
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from ..result import Result
 from .spectrum import EmbeddingError, check_shape
 
 KNN_K = 20
@@ -24,7 +24,7 @@ PROBE_MAX_ITER = 1000
 
 
 @dataclass(frozen=True)
-class ProbeResult:
+class ProbeResult(Result):
     knn_accuracy: float
     linear_accuracy: float
     n_train: int
@@ -32,12 +32,6 @@ class ProbeResult:
     n_classes: int
     k: int
     seed: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict())
 
 
 def _unit_rows(x: np.ndarray) -> np.ndarray:

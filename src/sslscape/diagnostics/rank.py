@@ -45,13 +45,14 @@ Tests: tests/diagnostics/test_rank.py (rules), tests/diagnostics/test_precision.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from ..result import Result
 
 CLIFF_DECADES = 1.5
 EDGE_CLIFF_DECADES = 4.0
@@ -89,7 +90,7 @@ def numerical_rank(eigenvalues: Sequence[float] | np.ndarray, noise_floor: float
 
 
 @dataclass(frozen=True)
-class CollapseCut:
+class CollapseCut(Result):
     """Where the collapse rule cuts a spectrum. `rank` directions survive; the rest collapsed.
 
     `cliff_decades`: log₁₀(λ_rank / λ_rank+1) at the cliff that set the rank (None: no cliff — the rank is the
@@ -111,10 +112,7 @@ class CollapseCut:
     complete: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "rule": RULE}
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict())
+        return {**Result.to_dict(self), "rule": RULE}
 
 
 def _local_slope(steps: np.ndarray, k: int) -> float:
@@ -183,7 +181,7 @@ def complete_collapse(total_variance: float, mean_sq_norm: float) -> bool:
 
 
 @dataclass(frozen=True)
-class Agreement:
+class Agreement(Result):
     """Theory vs measurement, both cut by the collapse rule. `agree`: measured ∈ [predicted, predicted_max]."""
 
     predicted_rank: int
@@ -191,9 +189,6 @@ class Agreement:
     measured_rank: int
     agree: bool
     rule: str = RULE
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def agreement(

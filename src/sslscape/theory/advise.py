@@ -21,15 +21,15 @@ predict inside each interval) and benchmarks/advise_check.py (specs from the mid
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from ..errors import UserError
+from ..result import Result
 from ..spec import Spec
 from .predict import Prediction, predict
 
@@ -40,7 +40,7 @@ Interval = tuple[float, float | None]  # [lo, hi); hi None for an open end
 
 
 @dataclass(frozen=True)
-class Advice:
+class Advice(Result):
     """The answer of `advise`. `interval`: [lo, hi) of the knob on which the predicted rank is `keep` (≥ keep with
     `at_least`) — the one holding the spec's own value, else the nearest; None when no value does (`reason`
     says why). `intervals`: all of them. `rank_inside`: the predicted rank inside `interval`. `current`: the
@@ -64,14 +64,7 @@ class Advice:
         return self.interval is not None
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["interval"] = None if self.interval is None else list(self.interval)
-        d["intervals"] = [list(i) for i in self.intervals]
-        d["possible"] = self.possible
-        return d
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict())
+        return {**Result.to_dict(self), "possible": self.possible}
 
 
 def _value(spec: Spec, knob: str) -> float | None:
@@ -263,7 +256,7 @@ def advise(spec: Spec, keep: int, knob: str = "weight_decay", at_least: bool = F
 
 
 @dataclass(frozen=True)
-class Region:
+class Region(Result):
     """Two-knob advice: over a grid of `x` (first knob), the `y` values (second knob) at which the predicted rank is
     `keep` (≥ keep): `y_lo[i]`, `y_hi[i]` bound that set at x[i] (None: no y on the grid), as in the phase
     diagram (`sslscape.theory.phase`), whose rank grid it reads."""
@@ -276,12 +269,6 @@ class Region:
     y_hi: tuple[float | None, ...]
     method: str
     order: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict())
 
 
 def advise_region(spec: Spec, keep: int, knobs: tuple[str, str], at_least: bool = False, n: int = 64,

@@ -37,14 +37,15 @@ with the reason; `sslscape.theory.exact` solves them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-import torch
-from torch import Tensor
 
 from ..moments import Moments
 from ..spec import Spec
+
+if TYPE_CHECKING:
+    from torch import Tensor
 
 TermKind = Literal["product", "trace", "row"]
 
@@ -180,6 +181,8 @@ def _sym(a: np.ndarray) -> np.ndarray:
 
 def quartic_loss(land: Landscape, w: Tensor) -> Tensor:
     """The landscape polynomial at Ŵ (d × D̂), without the constant; differentiable (torch)."""
+    import torch  # here, not at the top: the closed forms need no torch
+
     dt = w.dtype
 
     def t(a: np.ndarray) -> Tensor:

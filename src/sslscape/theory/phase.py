@@ -13,15 +13,14 @@ Threshold lines: with weight decay on an axis, direction k dies on the curve γ 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from ..errors import UserError
-from ..io import json_default
 from ..moments import moments_of, unit_noise_cov
+from ..result import Result
 from ..spec import Spec
 from .landscape import landscape
 from .predict import PHASE_CODES, max_rank_of, phase_codes, predict
@@ -59,7 +58,7 @@ class Axis:
 
 
 @dataclass(frozen=True)
-class PhaseDiagram:
+class PhaseDiagram(Result):
     x: Axis
     y: Axis
     x_values: np.ndarray
@@ -73,12 +72,7 @@ class PhaseDiagram:
     point: tuple[float, float]  # the spec's own (x, y)
 
     def to_dict(self) -> dict:
-        d = asdict(self)
-        d["phase_codes"] = PHASE_CODES
-        return json.loads(json.dumps(d, default=json_default))
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict())
+        return {**Result.to_dict(self), "phase_codes": PHASE_CODES}
 
 
 def _grid_params(spec: Spec, x: Axis, y: Axis) -> dict[str, np.ndarray]:

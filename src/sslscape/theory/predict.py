@@ -16,17 +16,14 @@ thresholds of W = 0 (`Thresholds.kind`). Depth L ≥ 2 uses the closed form of `
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
-import scipy.linalg
 
-from ..io import json_default
 from ..moments import Moments, moments_of, unit_noise_cov
+from ..result import Result
 from ..spec import Spec
-from .exact import exact_solution, positive_weight_at
 from .landscape import Landscape, landscape
 from .solve import (
     common_eigenbasis,
@@ -56,7 +53,7 @@ Values = tuple[float, ...]
 
 
 @dataclass(frozen=True)
-class Thresholds:
+class Thresholds(Result):
     """Critical values per direction, descending (module docstring). None: not available for this spec.
 
     kind                            'global' (the values decide the global minimum), 'local_instability' (they
@@ -75,12 +72,9 @@ class Thresholds:
     noise_scale: Values | None = None
     temperature: Values | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}
-
 
 @dataclass(frozen=True)
-class Prediction:
+class Prediction(Result):
     """The theory's answer for one spec (built by keyword; `to_dict()`/`to_json()` for files).
 
     rank        directions of the learned representation (the theory's count); `rank_max` ≥ rank: locally stable
@@ -103,14 +97,6 @@ class Prediction:
     rank_max: int
     notes: tuple[str, ...] = field(default_factory=tuple)
     positive_weight: float | None = None  # InfoNCE: mean softmax weight p̄ of the positive pair
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["thresholds"] = self.thresholds.to_dict()
-        return json.loads(json.dumps(d, default=json_default))
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict())
 
 
 def max_rank_of(spec: Spec, moments: Moments) -> int:
@@ -138,6 +124,8 @@ def predict(spec: Spec, order: Order = "quartic") -> Prediction:
             notes.append("no closed form for this landscape; its polynomial was minimised numerically")
         p_bar = None
         if spec.objective == "infonce" and spec.batch_size is not None and spec.depth == 1 and found.rank > 0:
+            from .exact import positive_weight_at  # torch: a Monte-Carlo p̄
+
             p_bar = positive_weight_at(spec, moments, found.weights)
             thresholds, band = _finite_batch_band(spec, thresholds, p_bar)
             notes.extend(band)
@@ -153,6 +141,8 @@ def predict(spec: Spec, order: Order = "quartic") -> Prediction:
         return _prediction(spec, rank=found.rank, spectrum=found.embedding_spectrum, thresholds=thresholds,
                            order="exact", method="exact_polynomial", closed_form=False, loss=found.loss, notes=notes,
                            **common)
+    from .exact import exact_solution  # torch: imported only when the exact solver runs
+
     sol = exact_solution(spec, moments)
     if sol.method == "dynamics_diverged":
         notes.append("the stop-gradient dynamics diverged (unnormalised loss with a linear predictor)")
@@ -227,6 +217,8 @@ def _finite_real(values: np.ndarray) -> list[float]:
 
 def critical_values(spec: Spec, moments: Moments, land: Landscape) -> Thresholds:
     """Per-direction critical weight decay, noise scale and temperature (module docstring)."""
+    import scipy.linalg  # where it is used: importing the theory stays cheap (scipy.linalg alone takes ~1 s)
+
     a, g, gamma = land.quadratic, land.decay, land.weight_decay
     kind = "global" if single_product_form(land) is not None else "local_instability"
     if spec.depth == 1:
