@@ -5,13 +5,13 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 OUT     ?= out/demo
 
-.PHONY: demo test lint venv bench clean fashion-mnist reproduce
+.PHONY: demo test lint venv bench clean fashion-mnist browser-deps reproduce
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e ".[dev]"
+	$(BIN)/pip install -q -e ".[dev,lightning,ray]"
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -28,17 +28,23 @@ reproduce: $(STAMP) fashion-mnist
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 
-test: $(STAMP) lint fashion-mnist
-	$(BIN)/python -m pytest -q -n 2 tests src/sslscape --doctest-modules
+test: $(STAMP) lint fashion-mnist browser-deps
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup tests src/sslscape --doctest-modules
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_theory.py
 
-# Fashion-MNIST ships as a Debian package (DESIGN.md §5). Best effort: without root or apt, the tests that need it
+# Fashion-MNIST ships as a Debian package dataset-fashion-mnist. Best effort: without root or apt, the tests that need it
 # skip with a message saying how to install it.
 fashion-mnist:
 	@test -d /usr/share/datasets/fashion-mnist || (apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist) \
 		|| echo "warning: could not install dataset-fashion-mnist; real-data tests will be skipped"
+
+# The explorer's browser tests drive Debian's Chromium headless through Playwright (never `playwright install`).
+# Best effort like the dataset: without it the browser tests skip with a message saying how to install it.
+browser-deps:
+	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium) \
+		|| echo "warning: could not install chromium; browser tests will be skipped"
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .ruff_cache

@@ -1,24 +1,37 @@
 """Theory vs training over a grid of specs: `compare_training` (sslscape.compare) on each, one table at the end.
 
-    .venv/bin/python benchmarks/sweep_compare.py [--seeds 2] [--steps 2000] [--batch 512] [--workers 2]
+    .venv/bin/python benchmarks/sweep_compare.py [--seeds 2] [--steps 2000] [--batch 512] [--workers 1]
 
-Every spec shares the data of DESIGN.md §2 (D = 8, C = diag(4, 3, 2, 1.5, 1, 0.5, 0.25, 0.1)) and varies the
+The theory is `predict`'s default order ('auto': the learned point for finite-batch dot InfoNCE, the per-direction
+closed form for SimSiam/BYOL, the quartic closed form elsewhere); each row records that order and its time per
+spec (median of warm calls).
+
+Every spec shares one data covariance (D = 8, C = diag(4, 3, 2, 1.5, 1, 0.5, 0.25, 0.1)) and varies the
 objective (all six), similarity (dot / cosine / euclidean), protocol, weight decay γ, noise, τ, depth 1–3, bias
 and embedding size. Values of γτ (InfoNCE) and γ/2 (spectral, Barlow λ = 1) sit in the middle of the gaps
 between data variances, so that a miss is a real disagreement rather than a threshold case; a few cases sit near
 a threshold on purpose. Writes sweep.md (markdown table) and sweep.json to --out (default out/sweep_compare).
 The sweep trains with 2,000 steps at batch 512 (compare's own default is 3,000 at 1,024): InfoNCE and the
 spectral loss cost O(N²) per step, and this keeps 51 specs × 2 seeds near 15 minutes on an idle 2-core CPU.
-Timings and the last table: benchmarks/results/train.md.
+Added for issue 11 (trained with compare's own 3,000 steps at the spec's batch size): the 17 finite-batch InfoNCE
+specs with large p̄ and the SimSiam/BYOL cases of `agreement_grid.py` (`finite_batch_specs`, `predictive_specs`).
+Rows are appended to sweep.jsonl in --out as they finish (a rerun skips them; --fresh starts over).
+Timings and the last table: benchmarks/results/sweep.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
+import sys
 import time
 from multiprocessing import get_context
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from agreement_grid import finite_batch_specs, predictive_specs  # noqa: E402
 
 C8 = [4.0, 3.0, 2.0, 1.5, 1.0, 0.5, 0.25, 0.1]
 BASE = {"data": {"cov": C8}, "augmentation": {"noise_cov": [0.5] * 8}}
@@ -85,7 +98,33 @@ def specs() -> list[tuple[str, dict]]:
     add("simsiam cosine γ=0.05", objective="simsiam", similarity="cosine", weight_decay=0.05)
     add("byol cosine γ=0.01", objective="byol", similarity="cosine", weight_decay=0.01)
     add("byol cosine γ=0.05", objective="byol", similarity="cosine", weight_decay=0.05)
+    # issue 11: finite-batch InfoNCE with large p̄ and SimSiam/BYOL at several γ and EMA rates (own data)
+    out += [(n, r) for n, r in finite_batch_specs()]
+    out += [(f"pd {n}", r) for n, r in predictive_specs()]
     return out
+
+
+OWN_RECIPE = 3000  # steps for the issue-11 cases: compare's default, the recipe their checks used
+
+
+def _default_time(spec: object, repeats: int = 7) -> dict:
+    """The default order's time per spec: the first call and the median of warm calls (wall and CPU, ms)."""
+    import numpy as np
+
+    from sslscape.theory import predict
+
+    t = time.perf_counter()
+    pred = predict(spec)
+    first = time.perf_counter() - t
+    walls, cpus = [], []
+    for _ in range(repeats if first < 1.0 else 1):  # a numerical solve of seconds: one warm call is enough
+        t, c = time.perf_counter(), time.process_time()
+        predict(spec)
+        walls.append(time.perf_counter() - t)
+        cpus.append(time.process_time() - c)
+    return {"default_order": pred.order, "default_method": pred.method, "positive_weight": pred.positive_weight,
+            "default_ms": 1e3 * float(np.median(walls)), "default_cpu_ms": 1e3 * float(np.median(cpus)),
+            "default_first_ms": 1e3 * first}
 
 
 def _run(job: tuple[str, dict, int, int, int]) -> dict:
@@ -98,46 +137,84 @@ def _run(job: tuple[str, dict, int, int, int]) -> dict:
     name, raw, seeds, steps, batch = job
     t0 = time.perf_counter()
     try:
-        res = compare_training(parse_spec(raw), seeds=seeds, steps=steps, batch_size=batch)
+        spec = parse_spec(raw)
+        timing = _default_time(spec)
+        own = name.startswith(("fb-", "pd "))
+        res = compare_training(spec, seeds=seeds, steps=OWN_RECIPE if own else steps, order="auto",
+                               batch_size=None if spec.batch_size is not None or own else batch)
     except Exception as exc:  # report, keep sweeping
         return {"name": name, "spec": raw, "error": f"{type(exc).__name__}: {exc}"}
-    return {"name": name, "spec": raw, **res.to_dict(), "wall_s": time.perf_counter() - t0}
+    return {"name": name, "spec": raw, **res.to_dict(), **timing, "wall_s": time.perf_counter() - t0}
 
 
 def main() -> None:
+    import numpy as np
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=2)
     ap.add_argument("--steps", type=int, default=2000)
     ap.add_argument("--batch", type=int, default=512, help="training batch size (specs without batch_size)")
-    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--only", default="", help="substring filter on spec names")
     ap.add_argument("--out", type=Path, default=Path("out/sweep_compare"))
+    ap.add_argument("--fresh", action="store_true", help="ignore finished rows in sweep.jsonl")
+    ap.add_argument("--report", action="store_true", help="only rewrite the table from sweep.jsonl")
     args = ap.parse_args()
-    jobs = [(n, r, args.seeds, args.steps, args.batch) for n, r in specs() if args.only in n]
+    args.out.mkdir(parents=True, exist_ok=True)
+    jsonl = args.out / "sweep.jsonl"
+    if args.fresh and jsonl.exists():
+        jsonl.unlink()
+    done = {}
+    if jsonl.exists():
+        done = {r["name"]: r for r in map(json.loads, filter(str.strip, jsonl.read_text().splitlines()))}
+    names = [n for n, _ in specs() if args.only in n]
+    jobs = [(n, r, args.seeds, args.steps, args.batch) for n, r in specs() if args.only in n and n not in done]
     t0 = time.perf_counter()
-    rows = []
-    with get_context("spawn").Pool(args.workers) as pool:
-        for row in pool.imap(_run, jobs):
-            rows.append(row)
-            status = row.get("error") or (f"predicted {row['predicted_rank']}–{row['predicted_rank_max']} "
-                                          f"trained {row['trained_ranks']} "
-                                          f"{'ok' if row['agree'] else 'MISS'} ({row['wall_s']:.0f} s)")
-            print(f"[{len(rows):2d}/{len(jobs)}] {row['name']:<34} {status}", flush=True)
+    if not args.report:
+        print(subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip(), flush=True)
+
+    def record(row: dict) -> None:
+        done[row["name"]] = row
+        with jsonl.open("a") as fh:
+            fh.write(json.dumps(row) + "\n")
+        status = row.get("error") or (f"{row['default_order']} {row['predicted_rank']}–{row['predicted_rank_max']} "
+                                      f"trained {row['trained_ranks']} {'ok' if row['agree'] else 'MISS'} "
+                                      f"({row['default_ms']:.1f} ms, {row['wall_s']:.0f} s)")
+        print(f"[{len(done):2d}/{len(names)}] {row['name']:<34} {status}", flush=True)
+
+    if args.report:
+        pass
+    elif args.workers <= 1:
+        for job in jobs:
+            record(_run(job))
+    else:
+        with get_context("spawn").Pool(args.workers) as pool:
+            for row in pool.imap(_run, jobs):
+                record(row)
     wall = time.perf_counter() - t0
+    rows = [done[n] for n in names if n in done]
     ok = [r for r in rows if "error" not in r]
     agree = sum(r["agree"] for r in ok)
-    lines = ["| spec | objective | predicted rank | trained ranks | agree |", "|---|---|---|---|---|"]
+    lines = ["| spec | objective | default order | predicted rank | trained ranks | agree | default order ms |",
+             "|---|---|---|---|---|---|---|"]
     for r in rows:
         if "error" in r:
-            lines.append(f"| {r['name']} | {r['spec']['objective']} | error | {r['error']} | no |")
+            lines.append(f"| {r['name']} | {r['spec']['objective']} | — | error | {r['error']} | no | — |")
         else:
             band = (f"{r['predicted_rank']}" if r["predicted_rank_max"] == r["predicted_rank"]
                     else f"{r['predicted_rank']}–{r['predicted_rank_max']} (metastable)")
-            lines.append(f"| {r['name']} | {r['spec']['objective']} | {band} | "
-                         f"{', '.join(map(str, r['trained_ranks']))} | {'yes' if r['agree'] else '**no**'} |")
-    lines.append(f"\n{agree}/{len(rows)} specs agree ({100 * agree / max(1, len(rows)):.0f} %), "
-                 f"{wall / 60:.1f} min with {args.workers} workers.")
-    args.out.mkdir(parents=True, exist_ok=True)
+            if r["theory_rank"] != r["predicted_rank"]:
+                band += f" [{r['theory_rank']}]"
+            lines.append(f"| {r['name']} | {r['spec']['objective']} | {r['default_order']} | {band} | "
+                         f"{', '.join(map(str, r['trained_ranks']))} | {'yes' if r['agree'] else '**no**'} | "
+                         f"{r['default_ms']:.1f} |")
+    ms = [r["default_ms"] for r in ok]
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    lines.append(f"\n{agree}/{len(rows)} specs agree ({100 * agree / max(1, len(rows)):.0f} %); default order "
+                 f"{np.median(ms):.1f} ms per spec (median of warm calls, wall), slowest {max(ms):.1f} ms; "
+                 f"{wall / 60:.1f} min with {args.workers} worker(s), load average {load:.1f} at the end. "
+                 "[k]: the theory's own count where it differs from the cut of its spectrum (dot SimSiam/BYOL: "
+                 "escaping directions).")
     (args.out / "sweep.md").write_text("\n".join(lines) + "\n")
     (args.out / "sweep.json").write_text(json.dumps(rows, indent=1))
     print("\n".join(lines))

@@ -1,6 +1,7 @@
 """Theory and training answer the same problem: for every combination of spec fields the spec either refuses it
-in one line naming the fields, or the theory's exact loss equals the training loss on the same weights and views
-(issue 11: no field the theory silently ignores)."""
+in one line naming the fields (a contradiction), or the theory refuses it in one line naming the fields
+(`Spec.theory_gaps`: training runs it, the theory cannot model it), or the theory's exact loss equals the training
+loss on the same weights and views (issue 11: no field the theory silently ignores)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ import pytest
 import torch
 
 from sslscape.compare import compare_config
+from sslscape.errors import UserError
 from sslscape.moments import moments_of
 from sslscape.spec import OBJECTIVES, SpecError, parse_spec
-from sslscape.theory.exact import _ExactProblem, _pairs, is_scale_invariant, sample_views
+from sslscape.theory import plan, predict
+from sslscape.theory.exact import _ExactProblem, _pairs, exact_solution, is_scale_invariant, sample_views
 from sslscape.training.data import GaussianSource
 from sslscape.training.loop import build_model, ssl_loss
 
@@ -35,6 +38,14 @@ def test_refused_or_the_same_loss(combo):
     except SpecError as err:
         msg = str(err)
         assert "\n" not in msg and "spec field" in msg  # one line naming the field(s)
+        return
+    if spec.theory_gaps():  # training accepts it; every way into the theory refuses it in one line
+        for call in (lambda: plan(spec), lambda: predict(spec, "exact"),
+                     lambda: exact_solution(spec, moments_of(spec))):
+            with pytest.raises(UserError) as err:
+                call()
+            msg = str(err.value)
+            assert "\n" not in msg and all(f.split()[0] in msg for f in spec.theory_gaps())
         return
     if spec.objective in ("simsiam", "byol"):  # the theory integrates these losses' dynamics (no loss minimum)
         pytest.skip("predictive objectives: checked by test_predictive_losses_match")

@@ -14,7 +14,7 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "sslscape"
 LAYERS = ("objectives", "theory", "training", "diagnostics", "experiments", "report", "cli")
-TOP = ("spec", "moments", "io", "errors", "result", "augment", "datasets", "threads", "compare", "projector")
+TOP = ("spec", "moments", "io", "errors", "result", "augment", "datasets", "threads", "compare", "projector", "monitor")
 # (module area, areas it must not import)
 FORBIDDEN: dict[str, tuple[str, ...]] = {
     "objectives": ("spec", "moments", "theory", "training", "diagnostics", "compare", "experiments", "report", "cli"),
@@ -31,6 +31,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "threads": ("theory", "training", "diagnostics", "compare", "experiments", "report", "cli"),
     "compare": ("experiments", "cli"),
     "projector": ("experiments", "cli"),
+    "monitor": ("experiments", "cli"),
     "report": ("experiments", "cli"),
     "experiments": ("cli",),
 }

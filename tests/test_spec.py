@@ -140,3 +140,24 @@ def test_typos_suggest_the_nearest_key_and_the_docs(raw: dict, suggestion: str) 
     with pytest.raises(SpecError, match=suggestion) as err:
         parse_spec(raw)
     assert "docs/spec.md" in str(err.value)
+
+
+@pytest.mark.parametrize("objective", ["simsiam", "byol"])
+@pytest.mark.parametrize("extra, field", [({"depth": 2}, "depth"), ({"bias": True}, "bias"),
+                                          ({"normalization": "l2"}, "normalization")])
+def test_spec_accepts_what_training_trains_and_names_the_theory_gaps(objective: str, extra: dict, field: str) -> None:
+    """A deep / biased / normalised SimSiam or BYOL is a valid problem (training runs it): the Spec accepts it and
+    `theory_gaps` names the field and the fix; a spec the theory covers has no gaps."""
+    spec = parse_spec({"objective": objective, "similarity": "cosine", "data": {"cov": [3.0, 2.0, 1.0]}, **extra})
+    gaps = spec.theory_gaps()
+    assert len(gaps) == 1 and gaps[0].startswith(field) and "set " in gaps[0] and "\n" not in gaps[0]
+    assert parse_spec({"objective": objective, "data": {"cov": [3.0, 2.0, 1.0]}}).theory_gaps() == []
+    assert parse_spec({**BASE, "depth": 3, "bias": True, "normalization": "batch"}).theory_gaps() == []
+
+
+def test_contradictions_stay_in_validation() -> None:
+    """A similarity the objective cannot use is a contradiction of the spec itself, not a theory gap."""
+    with pytest.raises(SpecError, match="similarity"):
+        parse_spec({"objective": "spectral", "similarity": "cosine", "data": {"cov": [1.0]}})
+    with pytest.raises(SpecError, match="symmetric"):
+        parse_spec({"objective": "byol", "symmetric": True, "data": {"cov": [1.0]}})

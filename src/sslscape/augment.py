@@ -23,14 +23,16 @@ import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import torch
-import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict, Field
-from torch import Tensor
 
+from ._lazy import functional as F
+from ._lazy import torch  # parsing a pipeline (a cached `estimate`'s key) needs no torch
 from .errors import UserError
+
+if TYPE_CHECKING:
+    from torch import Tensor
 
 
 class ImageAugmentConfig(BaseModel):

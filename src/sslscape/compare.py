@@ -111,7 +111,7 @@ def compare_config(spec: Spec, seed: int, steps: int | None = None, lr: float | 
                      "log_every": 10**9, "checkpoint_every": 10**9}})
 
 
-def compare_training(spec: Spec, *, seeds: int = 3, steps: int | None = None, order: str = "quartic",
+def compare_training(spec: Spec, *, seeds: int = 3, steps: int | None = None, order: str = "auto",
                      lr: float | None = None, batch_size: int | None = None,
                      predictor: Predictor | None = None,
                      progress: Callable[[int, int], None] | None = None) -> CompareResult:

@@ -1,25 +1,64 @@
 """File I/O shared by every part of sslscape.
 
 Atomic writes: write to a temporary file in the same folder, fsync, then rename over the target, so a reader
-(or a resumed run) sees either the old file or the complete new one, never a torn write.
+(or a resumed run) sees either the old file or the complete new one, never a torn write. New files get the
+user's umask (0644 under the usual 022), like any other tool; so does a file they replace.
+
+`folder_lock`: one sslscape process per output folder (an `flock` on OUT/.sslscape.lock; the kernel drops it when
+the process dies, so a killed run never leaves a stale lock).
 
 `load_array`: the array that plays a role (embeddings, views, labels, samples) in a .npy / .npz / .pt / .csv /
 .tsv file, chosen by name — never by position — with every failure a one-line UserError. Arrays keep their dtype
 (a float32 file stays float32).
+
+`fault_point`: a testing hook (SSLSCAPE_FAULT) that kills the process at a named point, so the crash-safety tests
+(tests/reliability/, docs/reliability.md) can land a SIGKILL inside a checkpoint write or a metrics append.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
+import signal
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
 
 from .errors import UserError
+
+FAULT_ENV = "SSLSCAPE_FAULT"
+LOCK_FILE = ".sslscape.lock"
+_FAULT_SIGNALS = {"kill": signal.SIGKILL if hasattr(signal, "SIGKILL") else signal.SIGTERM,
+                  "term": signal.SIGTERM, "int": signal.SIGINT}
+_fault_hits: dict[str, int] = {}
+
+
+def fault_point(name: str) -> str | None:
+    """Testing hook: the action due at point `name` now, or None (always None unless SSLSCAPE_FAULT is set).
+
+    SSLSCAPE_FAULT='NAME:K[:ACTION][,…]' fires on the K-th time this process reaches point NAME; ACTION is 'kill'
+    (SIGKILL, the default), 'term' (SIGTERM) or 'int' (SIGINT). The caller leaves its file in the state a crash
+    at that point would (e.g. half a line written), then calls `fault_fire(action)`.
+    """
+    spec = os.environ.get(FAULT_ENV)
+    if not spec:
+        return None
+    _fault_hits[name] = hits = _fault_hits.get(name, 0) + 1
+    for item in spec.split(","):
+        parts = item.strip().split(":")
+        if parts[0] == name and len(parts) >= 2 and parts[1].isdigit() and int(parts[1]) == hits:
+            return parts[2] if len(parts) > 2 else "kill"
+    return None
+
+
+def fault_fire(action: str) -> None:
+    """Send this process the signal `action` names ('kill' never returns; 'int'/'term' run Python's handler)."""
+    os.kill(os.getpid(), _FAULT_SIGNALS[action])
 
 
 def json_default(obj: Any) -> Any:
@@ -31,27 +70,117 @@ def json_default(obj: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
-def atomic_write(path: str | Path, write: Callable[[IO[bytes]], Any]) -> Path:
-    """Call `write(fileobj)` on a temp file beside `path`, fsync it, and rename it to `path`."""
+def current_umask() -> int:
+    """The process's umask, read without changing it where the OS allows (Linux /proc), else set and restored."""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)  # no getter elsewhere: set and put back at once
+    os.umask(mask)
+    return mask
+
+
+def atomic_write(path: str | Path, write: Callable[[IO[bytes]], Any], *, fault: str | None = None) -> Path:
+    """Call `write(fileobj)` on a temp file beside `path`, fsync it, and rename it to `path`.
+
+    The file gets 0666 minus the user's umask, as a file `open()` creates (mkstemp's private 0600 is replaced
+    before the rename; a file it replaces gets the same, which also repairs 0600 files of older versions).
+    `fault` names a `fault_point` at which a test kills the process with the temp file half written.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    mode = 0o666 & ~current_umask()
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
+            if fault is not None and (action := fault_point(fault)) is not None:
+                f.truncate(f.tell() // 2)  # a crash mid-write: half the bytes on disk, never renamed
+                f.flush()
+                os.fsync(f.fileno())
+                fault_fire(action)
+            if hasattr(os, "fchmod"):
+                os.fchmod(f.fileno(), mode)
             os.fsync(f.fileno())
+        if not hasattr(os, "fchmod"):
+            os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    _fsync_dir(path.parent)
     return path
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make a rename durable (POSIX: the directory entry is data of the folder); a no-op where unsupported."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def remove_stale_temporaries(folder: str | Path, names: tuple[str, ...]) -> int:
+    """Delete temp files a killed `atomic_write` left beside `names` in `folder` (.NAME.*.tmp); returns how many."""
+    folder = Path(folder)
+    removed = 0
+    for name in names:
+        for tmp in folder.glob(f".{name}.*.tmp"):
+            tmp.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
+@contextmanager
+def folder_lock(folder: str | Path, what: str = "run") -> Iterator[Path]:
+    """Hold an exclusive lock on `folder` (FOLDER/.sslscape.lock) for the duration; a second process refuses.
+
+    `flock` locks belong to the open file and the kernel releases them when the process ends (SIGKILL included),
+    so a stale lock file never blocks: only a live holder does. The holder's pid is written into the file for the
+    message. Where `fcntl` is missing (Windows) no lock is taken.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / LOCK_FILE
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield path
+        return
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "unknown"
+            raise UserError(f"{str(folder)!r} is in use by another sslscape {what} (pid {holder}); wait for it to "
+                            "finish or give another --out") from exc
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        try:
+            yield path
+        finally:
+            os.ftruncate(fd, 0)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
 
 
 def append_jsonl(path: str | Path, record: Any) -> None:
     """Append one JSON line as one `os.write` on an O_APPEND descriptor, then fsync: a crash loses at most this
     line and leaves at most one torn line at the end, after which the next append starts a fresh line
-    (`read_jsonl` skips a torn line)."""
+    (`read_jsonl` skips a torn line). Fault point 'metrics-append' tears the line (tests)."""
     line = json.dumps(record, default=json_default) + "\n"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o666)
     try:
@@ -60,7 +189,12 @@ def append_jsonl(path: str | Path, record: Any) -> None:
                 f.seek(-1, os.SEEK_END)
                 if f.read(1) != b"\n":
                     line = "\n" + line
-        os.write(fd, line.encode())
+        data = line.encode()
+        if (action := fault_point("metrics-append")) is not None:
+            os.write(fd, data[: len(data) // 2])
+            os.fsync(fd)
+            fault_fire(action)
+        os.write(fd, data)
         os.fsync(fd)
     finally:
         os.close(fd)
@@ -81,20 +215,21 @@ def read_jsonl(path: str | Path) -> list[Any]:
     return out
 
 
-def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
-    return atomic_write(path, lambda f: f.write(data))
+def atomic_write_bytes(path: str | Path, data: bytes, *, fault: str | None = None) -> Path:
+    return atomic_write(path, lambda f: f.write(data), fault=fault)
 
 
 def atomic_save_npy(path: str | Path, arr: np.ndarray) -> Path:
     return atomic_write(path, lambda f: np.save(f, arr))
 
 
-def atomic_write_text(path: str | Path, text: str) -> Path:
-    return atomic_write(path, lambda f: f.write(text.encode()))
+def atomic_write_text(path: str | Path, text: str, *, fault: str | None = None) -> Path:
+    return atomic_write(path, lambda f: f.write(text.encode()), fault=fault)
 
 
-def atomic_write_json(path: str | Path, obj: Any, default: Callable[[Any], Any] | None = None) -> Path:
-    return atomic_write_text(path, json.dumps(obj, indent=2, default=default) + "\n")
+def atomic_write_json(path: str | Path, obj: Any, default: Callable[[Any], Any] | None = None, *,
+                      fault: str | None = None) -> Path:
+    return atomic_write_text(path, json.dumps(obj, indent=2, default=default) + "\n", fault=fault)
 
 
 def atomic_savefig(path: str | Path, fig: Any, **kwargs: Any) -> Path:
@@ -176,7 +311,11 @@ def _split_rows(path: Path) -> list[list[str]]:
         delim = max(counts, key=counts.get) if max(counts.values()) else None
     if delim is None:  # whitespace-separated (numpy.savetxt's default)
         return [ln.split() for ln in lines]
-    return [[cell.strip() for cell in row] for row in csv.reader(lines, delimiter=delim)]
+    try:
+        return [[cell.strip() for cell in row] for row in csv.reader(lines, delimiter=delim)]
+    except csv.Error as exc:  # NUL bytes, a field over the csv module's size limit
+        raise UserError(f"{path.name!r} is not a readable CSV/TSV table ({exc}); save plain numbers, one row per "
+                        "line") from exc
 
 
 def read_table(path: Path, role: str, key: str | None = None) -> np.ndarray:
@@ -242,9 +381,26 @@ def read_table(path: Path, role: str, key: str | None = None) -> np.ndarray:
 def _load_npy(path: Path, mmap: bool) -> np.ndarray:
     with open(path, "rb") as fh:
         magic = fh.read(len(NPY_MAGIC))
-    if magic != NPY_MAGIC:
-        raise UserError(f"{path.name!r} is not a .npy file (no NUMPY header: it is another format or corrupt); "
-                        "save the array with numpy.save")
+        if magic != NPY_MAGIC:
+            raise UserError(f"{path.name!r} is not a .npy file (no NUMPY header: it is another format or corrupt); "
+                            "save the array with numpy.save")
+        fh.seek(0)
+        try:  # the header first: a tiny file declaring a huge shape must not make numpy allocate it
+            version = np.lib.format.read_magic(fh)
+            read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
+                np.lib.format.read_array_header_2_0
+            shape, _, dtype = read_header(fh)
+            offset = fh.tell()
+        except (ValueError, TypeError, SyntaxError, EOFError, OverflowError) as exc:
+            raise UserError(f"{path.name!r} has a corrupt .npy header ({' '.join(str(exc).split())[:120]}); save "
+                            "it again with numpy.save") from exc
+    if dtype.hasobject:
+        raise UserError(f"{path.name!r} holds Python objects (dtype object), which are not loaded (they can run "
+                        "code); save a numeric array")
+    need = math.prod(shape) * dtype.itemsize
+    if path.stat().st_size - offset < need:
+        raise UserError(f"{path.name!r} is truncated: its header declares shape {tuple(shape)} ({need:,} bytes) but "
+                        f"{path.stat().st_size - offset:,} bytes follow; save it again with numpy.save")
     try:
         return np.load(path, allow_pickle=False, mmap_mode="r" if mmap else None)
     except ValueError as exc:
@@ -331,10 +487,17 @@ def load_array(path: str | Path, what: str = "embeddings", mmap: bool = False, k
         detail = " ".join(str(exc).split())[:160]
         raise UserError(f"cannot read {what} file {path.name!r} ({type(exc).__name__}: {detail}); save the array with "
                         "numpy.save, numpy.savez, torch.save or as CSV") from exc
+    except MemoryError as exc:  # a corrupt archive member declaring an enormous shape
+        raise UserError(f"{what} file {path.name!r} declares an array too large for memory (corrupt?); save it "
+                        "again") from exc
     if arr.size == 0:
         raise UserError(f"{what} file {path.name!r} holds an empty array (shape {arr.shape})")
-    if what != "labels" and not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
-        raise UserError(f"{what} in {path.name!r} have dtype {arr.dtype}; save a numeric (float) array")
+    # real numbers only (bool, int, float): complex, dates, durations, records and strings are refused by name;
+    # labels may also be strings
+    allowed = "biufUS" if what == "labels" else "biuf"
+    if arr.dtype.kind not in allowed:
+        need = "integer or string labels" if what == "labels" else "a real-valued (float) array"
+        raise UserError(f"{what} in {path.name!r} have dtype {arr.dtype}; save {need}")
     return arr
 
 
@@ -413,7 +576,8 @@ def read_mapping_file(path: str | Path, what: str) -> Any:
         if is_yaml:
             import yaml
 
-            return yaml.safe_load(path.read_text())
+            # the safe loader (plain data only: no tags that build Python objects), libyaml's where installed
+            return yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
         return json.loads(path.read_text())
     except Exception as exc:
         detail = " ".join(str(exc).split())  # parser messages span several lines; the CLI prints one

@@ -155,13 +155,6 @@ class Spec(_Strict):
             raise ValueError(f"'similarity' applies to infonce, simsiam and byol only; {self.objective} is defined "
                              "with dot products — remove 'similarity' or use normalization 'l2' for normalised "
                              "embeddings")
-        if self.objective in PREDICTIVE:  # the theory's predictive model: one linear W and a linear predictor
-            extra = [f for f, on in (("depth", self.depth != 1), ("bias", self.bias),
-                                     ("normalization", self.normalization != "none")) if on]
-            if extra:
-                raise ValueError(f"{', '.join(extra)} with {self.objective}: the theory solves a depth-1 linear "
-                                 "encoder without bias with a linear predictor (normalisation comes from "
-                                 "similarity 'cosine'); set depth 1, bias false, normalization none")
         if self.symmetric and self.objective != "infonce":
             raise ValueError(f"'symmetric' applies to infonce only; {self.objective} has no direction to average — "
                              "remove it")
@@ -170,6 +163,28 @@ class Spec(_Strict):
             raise ValueError(f"augmentation.noise_cov is {len(noise)}-dimensional but data.cov is {dim}-dimensional; "
                              f"give {dim} entries (vector) or a {dim}×{dim} matrix")
         return self
+
+    def theory_gaps(self) -> list[str]:
+        """Fields the theory cannot model for this spec, one phrase each naming the field and the fix; [] when it
+        can. Training accepts these specs (they are valid SSL problems); `sslscape.theory.plan`/`predict` (and
+        `phase`, `advise`) refuse them in one line, so theory and training never answer different problems.
+
+        SimSiam/BYOL: the theory (closed form and integrated dynamics, docs/theory.md §7) is one linear encoder W
+        without bias and a linear predictor, with the normalisation given by similarity 'cosine' — depth > 1, a
+        bias or an embedding normalisation would be silently dropped.
+        """
+        gaps: list[str] = []
+        if self.objective in PREDICTIVE:
+            obj = self.objective
+            if self.depth != 1:
+                gaps.append(f"depth {self.depth} with {obj}: the theory models a depth-1 linear encoder with a linear "
+                            "predictor — set depth 1")
+            if self.bias:
+                gaps.append(f"bias with {obj}: the theory models an encoder without bias — set bias false")
+            if self.normalization != "none":
+                gaps.append(f"normalization {self.normalization!r} with {obj}: the theory normalises only through "
+                            "the loss — set normalization 'none' (and similarity 'cosine' for a normalised loss)")
+        return gaps
 
     @property
     def is_contrastive(self) -> bool:

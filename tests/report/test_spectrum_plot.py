@@ -43,3 +43,16 @@ def test_format_follows_the_extension(tmp_path, suffix, magic):
 def test_unknown_extension_is_refused(tmp_path):
     with pytest.raises(UserError, match=r"\.png, \.pdf or \.svg"):
         plot_spectrum(diagnose(np.random.default_rng(1).standard_normal((100, 4))), tmp_path / "s.jpg")
+
+
+def test_diagnose_refuses_a_jpg_plot_in_one_line_and_writes_nothing(tmp_path, capsys):
+    """`sslscape diagnose z.npy --plot x.jpg` (the issue's case): exit 2, one line, no file — never PNG bytes in a
+    .jpg."""
+    from sslscape.cli import main
+
+    np.save(tmp_path / "z.npy", np.random.default_rng(2).standard_normal((50, 4)))
+    with pytest.raises(SystemExit) as exc:
+        main(["diagnose", str(tmp_path / "z.npy"), "--plot", str(tmp_path / "x.jpg")])
+    err = capsys.readouterr().err.strip()
+    assert exc.value.code == 2 and ".png, .pdf or .svg" in err and "\n" not in err
+    assert not (tmp_path / "x.jpg").exists()

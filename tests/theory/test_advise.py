@@ -1,5 +1,6 @@
-"""`advise` (sslscape.theory.advise): the intervals it returns end at the closed-form critical values, `predict`
-gives the requested rank inside them and not just outside, and impossible requests say why."""
+"""`advise` (sslscape.theory.advise): the intervals it returns end at the default order's critical values
+(quartic, learned point, per-direction), `predict` (default order) gives the requested rank inside them and not
+just outside, and impossible requests say why."""
 
 from __future__ import annotations
 
@@ -121,3 +122,55 @@ def test_bad_requests_are_user_errors():
         advise(spec, -1)
     with pytest.raises(UserError, match="two different"):
         advise_region(spec, 2, ("weight_decay", "weight_decay"))
+
+
+# ---- the learned point (finite-batch dot InfoNCE with a large p̄) and the per-direction closed form ----------------
+LP = {"objective": "infonce", "data": {"cov": [4.0, 4.0, 4.0, 0.12]}, "augmentation": {"noise_cov": [0.01] * 4},
+      "weight_decay": 0.1, "batch_size": 16}
+
+
+def test_learned_point_weight_decay_interval_ends_where_the_default_rank_changes_not_the_quartic():
+    """The quartic keeps the weak direction up to γ = (1 − 1/N)·0.12 = 0.1125; at the learned point p̄ ≈ 0.35 kills
+    it above the self-consistent γ* ≈ 0.078: advise's interval must end there, with predict agreeing on both
+    sides (the interval is the default order's, not the quartic's)."""
+    spec = parse_spec(LP)
+    assert predict(spec).order == "learned_point" and predict(spec).rank == 3
+    assert predict(spec, "quartic").rank == 4
+    adv = advise(spec, 4, "weight_decay")
+    assert adv.method == "thresholds" and adv.order == "learned_point"
+    lo, hi = adv.interval
+    assert lo == 0.0 and 0.06 < hi < 0.1  # below the spec's γ and well below the quartic's 0.1125
+    assert min(abs(hi - c) for c in adv.critical_values) <= 1e-12 * hi
+    for v in (0.3 * hi, 0.9 * hi, hi * (1 - 1e-5)):
+        assert rank_at(spec, "weight_decay", v) == 4
+    assert rank_at(spec, "weight_decay", hi * (1 + 1e-5)) == 3
+    # the local value printed by predict (p̄_{−k} frozen at the spec's γ) is within a few percent of it
+    local = min(predict(spec).thresholds.weight_decay)
+    assert abs(local - hi) < 0.05 * hi
+
+
+def test_learned_point_noise_interval_starts_where_noise_revives_the_direction():
+    spec = parse_spec(LP)
+    adv = advise(spec, 4, "noise_scale")
+    assert adv.method == "thresholds" and adv.interval is not None
+    lo, hi = adv.interval
+    assert lo > 1.0 and hi is None  # the spec's noise (scale 1) is too weak: move it up
+    assert rank_at(spec, "noise_scale", lo * (1 + 1e-5)) == 4 and rank_at(spec, "noise_scale", 3 * lo) == 4
+    assert rank_at(spec, "noise_scale", lo * (1 - 1e-5)) == 3
+
+
+def test_per_direction_weight_decay_intervals_are_the_escape_thresholds():
+    """Dot SimSiam from the trainer's balanced start: direction k escapes iff γ < γ*_k = λ_k/2."""
+    spec = parse_spec({"objective": "simsiam", "data": {"cov": COV}, "weight_decay": 1.0})
+    for keep in range(len(COV) + 1):
+        adv = advise(spec, keep, "weight_decay")
+        assert adv.method == "thresholds" and adv.interval is not None
+        lo, hi = adv.interval
+        for e in (lo, hi):
+            if e:
+                assert min(abs(e - c / 2) for c in COV) <= 1e-12
+        for v in (lo + 0.05 * ((hi or lo + 1) - lo), lo + 0.95 * ((hi or lo + 1) - lo)):
+            assert rank_at(spec, "weight_decay", v) == keep
+    cosine = advise(parse_spec({"objective": "simsiam", "similarity": "cosine", "data": {"cov": COV},
+                                "weight_decay": 0.1}), 3, "weight_decay")
+    assert cosine.interval is None and "rescales the time" in cosine.reason

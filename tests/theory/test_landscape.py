@@ -247,7 +247,7 @@ def test_weight_decay_spares_the_bias() -> None:
 
 
 def test_documented_quadratic_coefficients() -> None:
-    """DESIGN.md §1 examples: A = C/τ (dot), (2C − S)/(2τ) (euclidean, clean), 2C (spectral), 2C (Barlow)."""
+    """docs/theory.md examples: A = C/τ (dot), (2C − S)/(2τ) (euclidean, clean), 2C (spectral), 2C (Barlow)."""
     tau, s_cov = 0.7, S
     mom = Moments(cov=C, mean=np.zeros(D), noise_cov=s_cov)
 

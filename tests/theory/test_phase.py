@@ -1,4 +1,8 @@
-"""The vectorised phase diagram equals pointwise `predict` on a grid, for every objective with a closed form."""
+"""The vectorised phase diagram equals pointwise `predict` on a grid, for every objective with a closed form.
+
+Phase diagrams are the quartic order's (order 'quartic'): with a finite batch, dot InfoNCE's default order is the
+learned point (`predict(point)`), which the vectorised diagram does not compute; the comparison is therefore with
+`predict(point, 'quartic')`."""
 
 from __future__ import annotations
 
@@ -43,7 +47,7 @@ def test_vectorised_grid_equals_pointwise_predict(name):
         for j, xv in enumerate(diagram.x_values):
             cast = lambda n, v: int(v) if n == "batch_size" else float(v)  # noqa: E731
             point = spec.with_updates(**{field.get(xn, xn): cast(xn, xv), field.get(yn, yn): cast(yn, yv)})
-            assert diagram.rank[i, j] == predict(point).rank, (name, xv, yv)
+            assert diagram.rank[i, j] == predict(point, "quartic").rank, (name, xv, yv)
     assert set(np.unique(diagram.phase)) <= {0, 1, 2}
 
 
@@ -53,3 +57,32 @@ def test_threshold_curves_stop_at_the_embedding_width():
     diagram = phase_diagram(spec, Axis("weight_decay", 0.0, 9.0, 8), Axis("noise_scale", 0.0, 2.0, 8))
     assert [c["direction"] for c in diagram.boundaries] == [1, 2]
     assert diagram.point == (0.0, 1.0)
+
+
+@pytest.mark.parametrize("objective, similarity", [("simsiam", "dot"), ("byol", "cosine")])
+def test_predictive_cells_use_the_per_direction_closed_form(objective, similarity):
+    """SimSiam/BYOL have no quartic landscape: each cell is the default order's per-direction closed form (docs
+    §7), equal to `predict(point)` — never the exact integrator — so a 64-cell diagram takes well under a second."""
+    spec = parse_spec({"objective": objective, "similarity": similarity, "data": {"cov": COV},
+                       "augmentation": {"noise_cov": NOISE}, "weight_decay": 0.3, "embed_dim": 3})
+    x, y = Axis("weight_decay", 0.05, 3.0, 8), Axis("noise_scale", 0.0, 3.0, 8)
+    diagram = phase_diagram(spec, x, y)
+    assert diagram.method == "pointwise" and diagram.order == "per_direction"
+    for i, j in [(0, 0), (3, 5), (7, 7), (5, 2)]:
+        point = spec.with_updates(weight_decay=float(x.values()[j]),
+                                  **{"augmentation.noise_scale": float(y.values()[i])})
+        pred = predict(point)
+        assert pred.order == "per_direction" and diagram.rank[i, j] == pred.rank
+    if similarity == "dot":  # γ*_k decides: the rank falls along the weight-decay axis
+        assert diagram.rank[0, 0] > diagram.rank[0, -1]
+
+
+def test_diagram_names_its_order_and_where_the_default_differs():
+    """Finite-batch dot InfoNCE: the cells are the quartic order's and the diagram says the default order (the
+    learned point) can keep fewer directions; without a batch size there is nothing to say."""
+    base = {"objective": "infonce", "data": {"cov": COV}, "augmentation": {"noise_cov": NOISE}, "weight_decay": 0.3}
+    x, y = Axis("weight_decay", 0.05, 3.0, 4), Axis("noise_scale", 0.0, 3.0, 3)
+    finite = phase_diagram(parse_spec({**base, "batch_size": 64}), x, y)
+    assert finite.order == "quartic" and any("learned point" in n for n in finite.notes)
+    assert finite.to_dict()["order"] == "quartic"
+    assert phase_diagram(parse_spec(base), x, y).notes == ()

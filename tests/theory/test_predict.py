@@ -1,5 +1,6 @@
 """`predict` (sslscape.theory.predict): reported thresholds against brute-force scans, the JSON contract, phase
-labels, and the `exact` order against the closed form on a few well-separated settings."""
+labels, the orders (which one answers, labelled everywhere), the learned point and the per-direction closed form
+inside `predict`, and the `exact` order against the closed forms on a few well-separated settings."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ import numpy as np
 import pytest
 import torch
 
+from sslscape.errors import UserError
 from sslscape.moments import moments_of
-from sslscape.spec import Spec
-from sslscape.theory import exact_solution, predict
+from sslscape.spec import Spec, parse_spec
+from sslscape.theory import exact_solution, plan, predict
 
 torch.set_num_threads(1)
 
@@ -33,8 +35,8 @@ def _spec(**kw: object) -> Spec:
 DELTA = 1e-3
 
 
-def _rank(spec: Spec, field: str, value: float) -> int:
-    return predict(spec.with_updates(**{field: value})).rank
+def _rank(spec: Spec, field: str, value: float, order: str = "quartic") -> int:
+    return predict(spec.with_updates(**{field: value}), order).rank
 
 
 SCANS = {
@@ -60,8 +62,8 @@ THRESHOLD_KEY = {"weight_decay": "weight_decay", "temperature": "temperature",
 def test_crossing_each_threshold_changes_rank_by_one(case: str) -> None:
     kw, field = SCANS[case]
     spec = _spec(**kw)
-    pred = predict(spec)
-    assert pred.closed_form and pred.thresholds.kind == "global"
+    pred = predict(spec, "quartic")  # the quartic order's critical values (the learned point's: below)
+    assert pred.closed_form and pred.thresholds.kind == "global" and pred.thresholds.order == "quartic"
     ts = sorted({t for t in getattr(pred.thresholds, THRESHOLD_KEY[field]) if t > 0})
     assert len(ts) >= 3, pred.thresholds
     for t in ts:
@@ -104,6 +106,8 @@ def test_bias_complete_collapse_above_last_threshold() -> None:
 
 
 def test_noise_never_moves_dot_thresholds() -> None:
+    """At quartic order (and as N → ∞) the augmentation never changes dot-InfoNCE's rank (with a finite batch it
+    does, through p̄: test_learned_point_noise_revives_a_direction)."""
     pred = predict(_spec(objective="infonce", temperature=0.5, weight_decay=0.8))
     assert pred.thresholds.noise_scale == ()
     ranks = {predict(_spec(objective="infonce", temperature=0.5, weight_decay=0.8,
@@ -112,11 +116,11 @@ def test_noise_never_moves_dot_thresholds() -> None:
 
 
 def test_documented_thresholds() -> None:
-    """DESIGN.md §1: spectral γ* = 2c; InfoNCE dot γ* = (1 − 1/N)c/τ; euclidean clean s* = 2c − 2τγ (S = sI)."""
+    """docs/theory.md: spectral γ* = 2c; InfoNCE dot γ* = (1 − 1/N)c/τ; euclidean clean s* = 2c − 2τγ (S = sI)."""
     c = np.array(C_DIAG)
     th = predict(_spec(objective="spectral")).thresholds
     np.testing.assert_allclose(th.weight_decay, 2 * c, rtol=1e-12)
-    th = predict(_spec(objective="infonce", temperature=0.5, batch_size=10, weight_decay=0.3)).thresholds
+    th = predict(_spec(objective="infonce", temperature=0.5, batch_size=10, weight_decay=0.3), "quartic").thresholds
     np.testing.assert_allclose(th.weight_decay, 0.9 * c / 0.5, rtol=1e-12)
     np.testing.assert_allclose(th.temperature, 0.5 * (0.9 * c / 0.5) / 0.3, rtol=1e-12)
     th = predict(_spec(objective="infonce", similarity="euclidean", protocol="clean_negatives", temperature=0.5,
@@ -160,7 +164,7 @@ EXACT = {
 @pytest.mark.parametrize("case", list(EXACT))
 def test_exact_order_agrees_with_closed_form(case: str) -> None:
     spec = _spec(**EXACT[case])
-    quartic, exact = predict(spec), predict(spec, order="exact")
+    quartic, exact = predict(spec, "quartic"), predict(spec, order="exact")
     # spectral's expectation is the polynomial itself: `exact` minimises it without Monte-Carlo error
     expected = "exact_polynomial" if spec.objective == "spectral" else "exact_lbfgs"
     assert exact.order == "exact" and exact.method == expected
@@ -186,3 +190,130 @@ def test_exact_solver_budget_returns_the_best_so_far_marked_unconverged() -> Non
     full = exact_solution(spec, m, n_pairs=512)
     assert full.converged and full.evaluations > sol.evaluations
     assert estimate_seconds(spec, m, n_pairs=512) > 0
+
+
+# ---- orders ------------------------------------------------------------------------------------------------------
+FAILING = {"objective": "infonce", "similarity": "dot", "protocol": "augmented_negatives",
+           "data": {"cov": [4] * 11 + [0.12]}, "augmentation": {"noise_cov": [0.01] * 12}, "weight_decay": 0.1,
+           "temperature": 1.0, "embed_dim": 12, "batch_size": 512}
+
+
+@pytest.mark.parametrize(("kw", "order"), [
+    (dict(objective="infonce", temperature=0.5, weight_decay=0.3, batch_size=64), "learned_point"),
+    (dict(objective="infonce", temperature=0.5, weight_decay=0.3), "quartic"),  # N → ∞: p̄ → 0, the quartic
+    (dict(objective="infonce", similarity="euclidean", weight_decay=0.3, batch_size=64), "quartic"),
+    (dict(objective="spectral", weight_decay=0.5), "quartic"),
+    (dict(objective="simsiam", weight_decay=0.5), "per_direction"),
+    (dict(objective="byol", similarity="cosine", weight_decay=0.01), "per_direction"),
+    (dict(objective="simsiam", similarity="euclidean", weight_decay=0.5), "exact"),
+    (dict(objective="infonce", similarity="cosine", weight_decay=0.1, batch_size=64), "exact"),
+])
+def test_auto_picks_the_best_closed_form_and_says_so(kw: dict, order: str) -> None:
+    spec = _spec(**kw)
+    chosen = plan(spec)
+    assert chosen.order == order and chosen.numerical == (order == "exact")
+    if order != "exact":  # (the exact solves are covered below)
+        pred = predict(spec)
+        assert pred.order == order and pred.thresholds.order in (order, "")
+
+
+def test_explicit_orders_that_do_not_apply_are_one_line_user_errors() -> None:
+    with pytest.raises(UserError, match="euclidean"):
+        predict(_spec(objective="infonce", similarity="euclidean", weight_decay=0.3, batch_size=64), "learned_point")
+    with pytest.raises(UserError, match="SimSiam and BYOL only"):
+        predict(_spec(objective="spectral", weight_decay=0.5), "per_direction")
+    with pytest.raises(ValueError, match="order must be one of"):
+        predict(_spec(objective="spectral"), "sextic")
+
+
+def test_learned_point_is_the_default_with_a_batch_and_fixes_the_failing_example() -> None:
+    """Issue 11: the quartic keeps 12 directions; at the learned point p̄ ≈ 0.48 kills the weak one (training and
+    the exact order find 11: tests/theory/test_finite_batch.py, benchmarks/results/agreement.md)."""
+    spec = parse_spec(FAILING)
+    pred, quartic = predict(spec), predict(spec, "quartic")
+    assert (pred.order, pred.method, pred.rank) == ("learned_point", "learned_point", 11)
+    assert quartic.order == "quartic" and quartic.rank == 12 and quartic.positive_weight is None
+    assert 0.45 < pred.positive_weight < 0.5
+    th = pred.thresholds
+    assert th.kind == "learned_point" and th.order == "learned_point"
+    # the growth law decides every direction: alive iff γ < γ*_k = (1 − p̄_{−k}) c_k/τ; the weak one: (1 − p̄)·0.12
+    assert sum(g > spec.weight_decay for g in th.weight_decay) == pred.rank
+    assert th.weight_decay[-1] == pytest.approx((1 - pred.positive_weight) * 0.12, rel=1e-9)
+    np.testing.assert_allclose(th.temperature, np.array(th.weight_decay) * spec.temperature / spec.weight_decay)
+    assert th.weight_decay_at_learned_point == th.weight_decay
+    assert any("kills direction(s) [12]" in n for n in pred.notes)
+    assert not any("left to order" in n for n in pred.notes + quartic.notes)
+
+
+def test_learned_point_falls_back_to_the_quartic_with_a_note_where_it_does_not_apply() -> None:
+    pred = predict(_spec(objective="infonce", similarity="euclidean", weight_decay=0.3, batch_size=64))
+    assert pred.order == "quartic"
+    assert any("does not cover this spec (euclidean" in n for n in pred.notes)
+
+
+def test_learned_point_noise_revives_a_direction() -> None:
+    """With a finite batch the augmentation changes dot-InfoNCE's rank through p̄ alone (the quartic cannot):
+    noise on the strong directions lowers p̄ and revives the weak one (finite_batch docstring)."""
+    raw = {**FAILING, "data": {"cov": [4.0] * 5 + [0.12]}, "embed_dim": 6, "batch_size": 64, "weight_decay": 0.1}
+    quiet = predict(parse_spec({**raw, "augmentation": {"noise_cov": [0.01] * 6}}))
+    loud = predict(parse_spec({**raw, "augmentation": {"noise_cov": [4.0] * 5 + [0.01]}}))
+    assert quiet.positive_weight > loud.positive_weight + 0.1
+    assert loud.rank == quiet.rank + 1 == 6
+
+
+def test_per_direction_rank_and_thresholds_for_dot_simsiam() -> None:
+    """Dot SimSiam from the trainer's balanced start (d = D: w₀ = p₀ = 1): γ*_k = λ_k/2; rank = the escaping
+    directions; the spectrum shows what a run shows (the fastest direction only)."""
+    spec = _spec(objective="simsiam", weight_decay=0.9)
+    pred = predict(spec)
+    assert pred.order == "per_direction" and pred.method == "escape"
+    np.testing.assert_allclose(pred.thresholds.weight_decay, np.array(C_DIAG) / 2, rtol=1e-12)
+    assert pred.thresholds.kind == "escape" and pred.thresholds.noise_scale == ()
+    assert pred.rank == sum(c / 2 > 0.9 for c in C_DIAG) == 2
+    assert pred.spectrum[0] == C_DIAG[0] and not any(pred.spectrum[1:])
+    assert pred.loss is None and any("diverges" in n for n in pred.notes)
+    assert predict(spec.with_updates(weight_decay=1.6)).rank == 0  # above γ*_1 = 1.5: complete collapse
+
+
+def test_cosine_per_direction_has_no_critical_weight_decay() -> None:
+    spec = _spec(objective="simsiam", similarity="cosine", weight_decay=0.01, embed_dim=3)
+    pred = predict(spec)
+    assert pred.method == "mean_field" and pred.thresholds.weight_decay == ()
+    assert predict(spec.with_updates(weight_decay=2.0)).rank == pred.rank
+
+
+def test_exact_order_is_labelled_and_its_thresholds_name_their_order() -> None:
+    """`--order exact` on a finite-batch dot InfoNCE spec: the answer is the exact solver's, the critical values
+    are the learned point's and say so; no quartic note is left behind."""
+    spec = parse_spec({**FAILING, "data": {"cov": [2.0, 0.3]}, "augmentation": {"noise_cov": [0.1, 0.1]},
+                       "embed_dim": 2, "batch_size": 32, "weight_decay": 0.2})
+    pred = predict(spec, "exact")
+    assert pred.order == "exact" and pred.method == "exact_lbfgs" and pred.converged
+    assert pred.thresholds.order == "learned_point"
+    assert any("critical values: the learned_point order's" in n for n in pred.notes)
+    assert not any("left to order" in n or "quartic" in n for n in pred.notes)
+    assert pred.rank == predict(spec).rank
+
+
+def test_predict_exact_reports_progress_and_honours_max_seconds() -> None:
+    spec = _spec(objective="infonce", similarity="cosine", temperature=0.5, weight_decay=0.1, batch_size=64,
+                 embed_dim=3)
+    seen: list[tuple[int, int]] = []
+    pred = predict(spec, "exact", progress=lambda a, b: seen.append((a, b)), max_seconds=1e-3)
+    assert not pred.converged and pred.order == "exact" and seen
+    assert any("best answer so far" in n for n in pred.notes)
+    assert json.loads(pred.to_json())["converged"] is False
+
+
+def test_dot_predictive_near_its_threshold_says_the_seed_may_decide():
+    """byol-dot d=4 β=0.99 γ=1.7 (benchmarks/results/predictive.md): the aligned closed form says collapse
+    (γ*₁ = 1.51) while the integrated dynamics and training from seed 0 escape — within the ±35 % seed scatter of
+    γ*₁, so the prediction says so; far from every threshold it does not."""
+    base = {"objective": "byol", "similarity": "dot", "data": {"cov": [4.0, 3.0, 2.5, 2.0, 1.5, 1.0, 0.7, 0.5]},
+            "augmentation": {"noise_cov": [0.5] * 8}, "weight_decay": 1.7, "ema_decay": 0.99, "embed_dim": 4}
+    near = predict(parse_spec(base))
+    assert near.order == "per_direction" and near.rank == 0
+    assert any("seed scatter" in n and "--order exact" in n for n in near.notes)
+    for gamma in (0.3, 3.5):
+        far = predict(parse_spec({**base, "weight_decay": gamma}))
+        assert not any("seed scatter" in n for n in far.notes)

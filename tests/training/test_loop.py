@@ -76,7 +76,7 @@ def test_every_objective_and_optimizer_runs(over):
 
 
 def test_weight_decay_collapses_weak_directions_as_the_spectral_theory_says():
-    # spectral loss: direction i survives iff 2 c_i > γ (DESIGN.md §1); γ = 1.5 keeps c = 4, 3, 2, 1.5, 1
+    # spectral loss: direction i survives iff 2 c_i > γ (docs/theory.md); γ = 1.5 keeps c = 4, 3, 2, 1.5, 1
     cfg = small_config(**{"spec.weight_decay": 1.5, "schedule.steps": 1500, "schedule.batch_size": 256,
                           "schedule.log_every": 1500, "schedule.checkpoint_every": 1500})
     assert train(cfg).rank == 5

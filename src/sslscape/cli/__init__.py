@@ -14,33 +14,39 @@ from __future__ import annotations
 import os
 import sys
 from functools import cache
-from typing import Any
-
-import typer
-from typer.exceptions import TyperException
+from typing import TYPE_CHECKING, Any
 
 from ..errors import UserError
+
+if TYPE_CHECKING:
+    import typer
 
 THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
-def _version(value: bool) -> None:
-    if value:
-        from .. import __version__
+def _root_callback() -> Any:
+    """The root options (`--version`, `--threads`), built when the app is (typer is imported only then)."""
+    import typer
 
-        typer.echo(f"sslscape {__version__}")
-        raise typer.Exit()
+    def version_flag(value: bool) -> None:
+        if value:
+            from .. import __version__
 
+            typer.echo(f"sslscape {__version__}")
+            raise typer.Exit()
 
-def _root(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                 help="print the version and exit"),
-    threads: int | None = typer.Option(None, "--threads", min=0, metavar="N",
-                                       help="torch/BLAS threads for this command (default: $SSLSCAPE_THREADS, else "
-                                            "half the CPUs, at least 1; 0 = torch's own; docs/reliability.md)"),
-) -> None:
-    """sslscape: when and why self-supervised representations collapse."""
-    apply_threads(threads)
+    def root(
+        version: bool = typer.Option(False, "--version", callback=version_flag, is_eager=True,
+                                     help="print the version and exit"),
+        threads: int | None = typer.Option(None, "--threads", min=0, metavar="N",
+                                           help="torch/BLAS threads for this command (default: $SSLSCAPE_THREADS, "
+                                                "else half the CPUs, at least 1; 0 = torch's own; "
+                                                "docs/reliability.md)"),
+    ) -> None:
+        """sslscape: when and why self-supervised representations collapse."""
+        apply_threads(threads)
+
+    return root
 
 
 def apply_threads(threads: int | None) -> int | None:
@@ -61,22 +67,33 @@ def apply_threads(threads: int | None) -> int | None:
 
 
 def _register(app: typer.Typer) -> None:
-    from . import advise, diagnose, estimate, predict, reproduce, train
+    from . import advise, diagnose, estimate, explore, predict, projector, reproduce, train
 
-    for module in (predict, advise, train, diagnose, estimate, reproduce):
+    for module in (predict, advise, train, diagnose, estimate, projector, explore, reproduce):
         module.register(app)
 
 
 @cache
 def get_app() -> typer.Typer:
     """The typer application, built on first use."""
+    import typer
+
     app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                      rich_markup_mode=None,
+                      rich_markup_mode=None, context_settings={"help_option_names": ["-h", "--help"]},
                       help="sslscape: when and why self-supervised representations collapse — theory of SSL loss "
                            "landscapes (Ziyin, Lubana, Ueda & Tanaka, ICLR 2023), training and diagnostics.")
-    app.callback()(_root)
+    app.callback()(_root_callback())
     _register(app)
     return app
+
+
+@cache
+def get_command() -> Any:
+    """The click command behind the app, built once per process: typer rebuilds it (reading every command's
+    signature) on each call of the app, which costs ~0.1 s a call where `main` runs many times in one process."""
+    from typer.main import get_command as build
+
+    return build(get_app())
 
 
 def __getattr__(name: str) -> Any:
@@ -107,8 +124,11 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _run(args: list[str]) -> int:
+    import typer
+    from typer.exceptions import TyperException
+
     try:
-        result = get_app()(args=args, standalone_mode=False, prog_name="sslscape")
+        result = get_command().main(args=args, standalone_mode=False, prog_name="sslscape")
     except typer.Exit as exc:
         return exc.exit_code
     except typer.Abort:

@@ -2,33 +2,38 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from ..errors import UserError
+from .predict import EmbedDimOpt, MomentsPath, ObjectiveOpt, SpecPath, WeightDecayOpt, load_problem
 
 
 def advise_command(
-    spec_path: Annotated[Path, typer.Argument(metavar="SPEC", help="problem spec (.json / .yaml): docs/spec.md")],
     keep: Annotated[int, typer.Option("--keep", help="the number K of directions to keep")],
+    spec_path: SpecPath = None,
     knob: Annotated[str, typer.Option("--knob", help="weight_decay | temperature | noise_scale | batch_size, or two "
                                                      "of them as a,b for the region")] = "weight_decay",
     at_least: Annotated[bool, typer.Option("--at-least", help="rank ≥ K instead of exactly K")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object on stdout")] = False,
-    order: Annotated[str | None, typer.Option("--order", help="quartic | exact (default: the theory's own)")] = None,
+    order: Annotated[str | None, typer.Option("--order", help="auto | quartic | learned_point | per_direction | exact "
+                                              "(default auto: the order predict uses)")] = None,
+    moments: MomentsPath = None,
+    objective: ObjectiveOpt = None,
+    weight_decay: WeightDecayOpt = None,
+    embed_dim: EmbedDimOpt = None,
 ) -> None:
     """The interval of a knob (all else fixed) on which the predicted rank is K, or why no value gives K."""
     from rich.console import Console
 
-    from ..spec import load_spec
     from ..theory.advise import advise, advise_region
+    from ..theory.predict import ORDERS
     from .progress import bar
 
-    if order not in (None, "quartic", "exact"):
-        raise UserError(f"--order must be 'quartic' or 'exact', got {order!r}")
-    spec = load_spec(spec_path)
+    if order is not None and order not in ORDERS:
+        raise UserError(f"--order must be one of {', '.join(ORDERS)}; got {order!r}")
+    spec, _ = load_problem(spec_path, moments, objective, weight_decay, embed_dim)
     knobs = [k.strip() for k in knob.split(",")]
     if len(knobs) > 2:
         raise UserError(f"--knob takes one knob or two as a,b; got {knob!r}")
@@ -49,7 +54,7 @@ def advise_command(
         for x, lo, hi in inside[:: max(1, len(inside) // 8)]:
             console.print(f"  {knobs[0]} = {x:.4g}: {knobs[1]} ∈ [{lo:.4g}, {hi:.4g}]")
         return
-    with bar("advise (no closed form: scanning)", 40) as update:
+    with bar("advise (solving along the knob)", 40) as update:
         result = advise(spec, keep, knobs[0], at_least=at_least, order=order, progress=update)
     if as_json:
         typer.echo(result.to_json())

@@ -59,6 +59,10 @@ def diagnose_command(
         raise UserError(f"--order must be 'quartic' or 'exact', got {order!r}")
     if n_views is not None and views is None:
         raise UserError("--n-views needs --views FILE (the views to group); add --views or drop --n-views")
+    if plot is not None:  # refuse an unknown figure format before any work (png, pdf or svg from the extension)
+        from ..report.figures import check_format
+
+        check_format(plot)
     z = load_embeddings(embeddings, key=key)
     v = load_views(views, n_views, z.shape[0]) if views is not None else None
     if v is not None and v.shape[2] != z.shape[1]:

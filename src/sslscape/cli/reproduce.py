@@ -66,11 +66,11 @@ def reproduce_command(
             mark = "[green]" if res.n_agree == res.n_scored else "[yellow]"
             agree = f"{mark}{res.n_agree}/{res.n_scored} agree[/]"
             if res.cached:
-                say(f"{exp.name}: cached: {agree}, computed {res.cache['computed']} — {out_dir / exp.name}")
+                say(f"{exp.name}: cached: {agree}, computed {res.cache['computed']}")
             else:
                 resumed = (f" ({res.cache['from_cache']} of {res.cache['jobs']} jobs from an earlier run)"
                            if res.cache["from_cache"] else "")
-                say(f"{exp.name}: {agree} in {res.wall_s:.1f} s{resumed} — {out_dir / exp.name}")
+                say(f"{exp.name}: {agree} in {res.wall_s:.1f} s{resumed}")
         invocation = provenance(chosen, seed_list or None, workers=workers, ray=use_ray,
                                 command=" ".join(["sslscape", "reproduce", name, f"--size {chosen}",
                                                   f"--out {out_dir}"] + (["--force"] if force else [])))

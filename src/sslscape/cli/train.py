@@ -114,7 +114,8 @@ def compare_command(
     spec: Annotated[Path, typer.Argument(metavar="SPEC", help="problem spec (JSON/YAML): docs/spec.md")],
     seeds: Annotated[int, typer.Option("--seeds", min=1, help="training seeds")] = 3,
     steps: Annotated[int | None, typer.Option("--steps", min=1, help="training steps per seed (default 3000)")] = None,
-    order: Annotated[str, typer.Option("--order", help="theory order: quartic | exact")] = "quartic",
+    order: Annotated[str, typer.Option("--order", help="theory order: auto | quartic | learned_point | per_direction "
+                                                       "| exact (default auto: the order predict uses)")] = "auto",
     out: Annotated[Path | None, typer.Option("--out", help="output folder (default: runs/compare-<spec>)")] = None,
 ) -> None:
     """Train the spec's linear model on its own data and overlay the trained spectrum on the prediction."""
@@ -123,10 +124,11 @@ def compare_command(
     from ..compare import compare_training, write_compare
     from ..errors import UserError
     from ..spec import load_spec
+    from ..theory.predict import ORDERS
     from .progress import bar
 
-    if order not in ("quartic", "exact"):
-        raise UserError(f"--order must be 'quartic' or 'exact', got {order!r}")
+    if order not in ORDERS:
+        raise UserError(f"--order must be one of {', '.join(ORDERS)}, got {order!r}")
     parsed = load_spec(spec)
     with bar("train seeds", seeds) as update:
         result = compare_training(parsed, seeds=seeds, steps=steps, order=order,

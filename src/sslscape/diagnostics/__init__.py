@@ -6,15 +6,13 @@
 
 One module per concern: `spectrum` (streamed covariance eigenvalues, accurate to float64), `rank` (the rank
 rules: numerical rank, collapse rank, agreement), `metrics` (effective rank, RankMe, α-ReQ, normalised std),
-`lidar`, `diagnosis` (verdict), `probe` (kNN / linear probe — the one implementation training uses too), `callback`
-(training monitors). Figures live in `sslscape.report`, the comparison with theory in `sslscape.compare`.
+`lidar`, `diagnosis` (verdict), `probe` (kNN / linear probe — the one implementation training uses too) and
+`signatures` (collapse signatures in words). The collapse monitor for a training loop (`sslscape.monitor`) combines
+these with the theory and figures; figures live in `sslscape.report`, the comparison with theory in `sslscape.compare`.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from .callback import EmbeddingMonitor, log_embedding_metrics
 from .diagnosis import Diagnosis, diagnose, diagnosis_of, verdict
 from .lidar import lidar
 from .metrics import alpha_req, effective_rank, normalized_std, rankme
@@ -27,7 +25,6 @@ __all__ = [
     "CollapseCut",
     "Diagnosis",
     "EmbeddingError",
-    "EmbeddingMonitor",
     "ProbeResult",
     "Spectrum",
     "agreement",
@@ -41,7 +38,6 @@ __all__ = [
     "knn_accuracy",
     "linear_probe_accuracy",
     "lidar",
-    "log_embedding_metrics",
     "normalized_std",
     "numerical_rank",
     "probe_accuracies",
@@ -49,10 +45,3 @@ __all__ = [
     "verdict",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    if name == "EmbeddingMetricsCallback":  # needs Lightning; built on first access (see callback.py)
-        from . import callback
-
-        return callback.EmbeddingMetricsCallback
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -11,8 +11,22 @@ import numpy as np
 
 from ..diagnostics.rank import agreement, collapse_cut
 from ..moments import moments_of
-from ..spec import Spec
+from ..spec import Spec, parse_spec
 from ..theory import landscape, minimum, predict
+
+VARIANCES = (4.0, 3.0, 2.0, 1.5, 1.0, 0.5)  # the data variances c_i of the Gaussian experiments (diagonal C)
+
+
+def gaussian_spec(cov: tuple[float, ...] | list, *, mean: float | None = None, noise: float = 1.0,
+                  **fields: object) -> Spec:
+    """The experiments' usual spec: Gaussian data with diagonal covariance `cov` (and mean m·1 if `mean`), additive
+    noise S = noise·I (times `noise_scale` if given), τ = 1, d = len(cov), N = 256; `fields` override any key."""
+    data: dict = {"cov": list(cov), **({"mean": [mean] * len(cov)} if mean is not None else {})}
+    aug: dict = {"noise_cov": [noise] * len(cov)}
+    if "noise_scale" in fields:
+        aug["noise_scale"] = fields.pop("noise_scale")
+    return parse_spec({"temperature": 1.0, "embed_dim": len(cov), "batch_size": 256, **fields, "data": data,
+                       "augmentation": aug})
 
 
 def axis_energy(weight: np.ndarray, cov: np.ndarray) -> np.ndarray:
@@ -23,11 +37,14 @@ def axis_energy(weight: np.ndarray, cov: np.ndarray) -> np.ndarray:
 
 
 def alive_axes(weight: np.ndarray | None, cov: np.ndarray) -> list[bool]:
-    """Per input axis: above the collapse cut of the axis energies (`collapse_cut`), for diagonal C."""
+    """Per input axis: above the collapse cut of the axis energies (`collapse_cut`, with the data's variance scale
+    for complete collapse), for diagonal C."""
     if weight is None:
         return []
     e = axis_energy(weight, cov)
-    keep = collapse_cut(e).rank
+    diag = np.diag(cov) if np.ndim(cov) == 2 else np.asarray(cov, float)
+    # the data's variance scale, as for a trained encoder's rank: an all-but-zero W has no surviving axis
+    keep = collapse_cut(e, reference_scale=float(np.mean(diag))).rank
     order = np.argsort(-e, kind="stable")[:keep]
     return [bool(i in set(order.tolist())) for i in range(e.size)]
 
@@ -51,3 +68,9 @@ def theory_point(spec: Spec) -> dict:
         w = minimum(land, depth=1, seed=spec.seed).weights
         out["alive_axes"] = alive_axes(w, moments.cov)
     return out
+
+
+def predicted(spec: Spec) -> tuple[int, list[float]]:
+    """(rank by the collapse rule, spectrum) of predict(spec, 'quartic'): a figure's theory curve, point by point."""
+    pred = predict(spec, "quartic")
+    return agreement(pred.spectrum, 0).predicted_rank, [float(v) for v in pred.spectrum]

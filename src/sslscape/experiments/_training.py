@@ -66,3 +66,8 @@ def knn_accuracy_np(train_z: np.ndarray, train_y: np.ndarray, test_z: np.ndarray
     return knn_accuracy(t(train_z).float(), t(train_y).long(), t(test_z).float(), t(test_y).long(), k=k)
 
 
+
+
+def train_at(spec: Spec, params: dict, seed: int, **kwargs: Any) -> Trained:
+    """`train_spec` with a grid point's `steps` and `lr` (every experiment's point carries both)."""
+    return train_spec(spec, steps=params["steps"], seed=seed, lr=params["lr"], **kwargs)

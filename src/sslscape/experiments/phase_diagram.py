@@ -1,5 +1,7 @@
 """Phase diagram over augmentation strength × weight decay: theory boundaries drawn over trained ranks.
 
+Paper: Ziyin, Lubana, Ueda & Tanaka (ICLR 2023, arXiv:2210.00638), the phase diagram.
+
 Claim. InfoNCE with euclidean similarity and clean negatives (τ = 1, N = 256, c = (4, 3, 2, 1.5, 1, 0.5),
 S = s·I): direction i survives iff (1 − 1/N)(2c_i − s)/(2τ) > γ, so the boundaries are the straight lines
 γ = (1 − 1/N)(c_i − s/2); the plane splits into a no-collapse corner (small s, γ), dimensional-collapse bands
@@ -12,115 +14,87 @@ grid points sit at least 0.25 (in γ) away from every boundary.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
-
-import numpy as np
 
 from ..report import figures as F
 from ..theory.phase import Axis, phase_diagram
-from ._common import (
-    ExperimentResult,
-    finish,
-    majority,
-    params_key,
-    spec_of,
-    start,
-    sweep_grid,
-    trained_by_params,
-)
-from ._theory import agrees, theory_point
-from ._training import train_spec
+from ._theory import VARIANCES, gaussian_spec
+from .runner import Context, declare, size
 
 NAME = "phase_diagram"
 CLAIM = ("Augmentation and weight decay together set the phase (none / dimensional / complete): for InfoNCE-"
          "euclidean with clean negatives the boundaries are the lines γ = (1 − 1/N)(c_i − s/2).")
-COV = (4.0, 3.0, 2.0, 1.5, 1.0, 0.5)
+EXPECTED = "Every trained point lies in the theory cell of its rank (points ≥ 0.25 in γ from every boundary)."
+COV = VARIANCES
+SIZES = {"tiny": size(200, 1, 0.2, gammas=(0.25, 2.25), scales=(0.0,)),
+         "quick": size(1000, 1, 0.1, gammas=(0.25, 0.75, 1.25, 2.25), scales=(0.0, 1.0, 3.0, 5.0)),
+         "full": size(3000, 2, 0.05, gammas=(0.25, 0.75, 1.25, 1.75, 2.25, 3.25),
+                      scales=(0.0, 1.0, 2.0, 3.0, 5.0, 7.0))}
 
 
-@dataclass(frozen=True)
-class Size:
-    gammas: tuple[float, ...]
-    scales: tuple[float, ...]
-    steps: int
-    n_seeds: int
-    lr: float = 0.1
+def spec(params: dict):
+    return gaussian_spec(COV, objective="infonce", similarity="euclidean", protocol="clean_negatives",
+                         weight_decay=params["weight_decay"], noise_scale=params["noise_scale"])
 
 
-QUICK = Size((0.25, 0.75, 1.25, 2.25), (0.0, 1.0, 3.0, 5.0), 1000, 1)
-FULL = Size((0.25, 0.75, 1.25, 1.75, 2.25, 3.25), (0.0, 1.0, 2.0, 3.0, 5.0, 7.0), 3000, 2, 0.05)
-TINY = Size((0.25, 2.25), (0.0,), 150, 1)
+def grid(ctx: Context) -> list[dict]:
+    return [{"weight_decay": g, "noise_scale": s, "steps": ctx.size.steps, "lr": ctx.size.lr}
+            for g in ctx.size.gammas for s in ctx.size.scales]
 
 
-def make_spec(gamma: float = 0.0, scale: float = 1.0):
-    return spec_of(objective="infonce", similarity="euclidean", protocol="clean_negatives",
-                   data={"cov": list(COV)}, augmentation={"noise_cov": [1.0] * len(COV), "noise_scale": scale},
-                   weight_decay=gamma, temperature=1.0, embed_dim=len(COV), batch_size=256)
+def label(params: dict) -> str:
+    return f"γ = {params['weight_decay']:g}, s = {params['noise_scale']:g}"
 
 
-def train_point(params: dict, seed: int) -> dict:
-    t = train_spec(make_spec(params["weight_decay"], params["noise_scale"]), steps=params["steps"], seed=seed,
-                   lr=params["lr"])
-    return t.summary()
-
-
-def run(out_dir: str | Path, quick: bool = True, seeds: list[int] | None = None, workers: int = 2,
-        use_ray: bool = False, size: Size | None = None) -> ExperimentResult:
-    t0, size, seeds_, out = start(NAME, out_dir, quick, seeds, size or (QUICK if quick else FULL))
-    grid = [{"weight_decay": g, "noise_scale": s, "steps": size.steps, "lr": size.lr}
-            for g in size.gammas for s in size.scales]
-    records = sweep_grid(train_point, grid, seeds_, out, workers, use_ray, NAME)
-    trained = trained_by_params(records)
-    points = []
-    for p in grid:
-        th = theory_point(make_spec(p["weight_decay"], p["noise_scale"]))
-        runs = trained[params_key(p)]
-        rank = majority([r["rank"] for r in runs])
-        points.append({"params": p, "theory": {k: th[k] for k in ("rank", "phase")}, "trained": runs,
-                       "trained_rank": rank, "agree": agrees(th, rank)})
-    x_hi, y_hi = max(size.gammas) * 1.15 + 0.1, max(size.scales) * 1.15 + 0.5
-    diagram = phase_diagram(make_spec(), Axis("weight_decay", 0.0, x_hi, 120), Axis("noise_scale", 0.0, y_hi, 120))
-    fig = _figure(diagram, points, out / f"{NAME}.png")
-    unsupported = [{"claim": f"γ = {p['params']['weight_decay']}, s = {p['params']['noise_scale']}: trained rank "
-                             f"{p['trained_rank']} vs predicted {p['theory']['rank']}",
-                    "reason": "training did not reach the predicted rank"} for p in points if not p["agree"]]
+def summary(points: list[dict], ctx: Context) -> str:
     phases = sorted({p["theory"]["phase"] for p in points})
-    summary = f"Grid points cover the phases {phases}; trained rank equals the theory cell's rank where agree."
-    return finish(out, NAME, CLAIM, quick, seeds_, points, unsupported, [fig], t0, summary,
-                  {"theory_grid": {"x": "weight_decay", "y": "noise_scale", "method": diagram.method}})
+    return f"Grid points cover the phases {phases}; trained rank equals the theory cell's rank where agree."
 
 
-def _figure(diagram, points: list[dict], path: Path) -> Path:
+def _diagram(ctx: Context):
+    return _diagram_over(tuple(ctx.size.gammas), tuple(ctx.size.scales))
+
+
+@lru_cache(maxsize=4)
+def _diagram_over(gammas: tuple[float, ...], scales: tuple[float, ...]):
+    x_hi = max(gammas) * 1.15 + 0.1
+    y_hi = max(scales) * 1.15 + 0.5 if max(scales) > 0 else 2.0
+    base = spec({"weight_decay": 0.0, "noise_scale": 1.0})
+    return phase_diagram(base, Axis("weight_decay", 0.0, x_hi, 160), Axis("noise_scale", 0.0, y_hi, 160))
+
+
+def extras(points: list[dict], ctx: Context) -> dict:
+    return {"theory_grid": {"x": "weight_decay", "y": "noise_scale", "method": _diagram(ctx).method}}
+
+
+def figure(points: list[dict], ctx: Context, path: Path) -> Path:
     from matplotlib import colormaps
 
-    fig, (ax,) = F.figure(1, width=6.6, height=5.2)
-    levels = np.arange(-0.5, diagram.max_rank + 1.5)
-    cmap = colormaps["viridis"].resampled(diagram.max_rank + 1)
-    mesh = ax.pcolormesh(diagram.x_values, diagram.y_values, diagram.rank, cmap=cmap, vmin=levels[0],
-                         vmax=levels[-1], shading="nearest", alpha=0.85)
-    bar = fig.colorbar(mesh, ax=ax, ticks=range(diagram.max_rank + 1))
-    bar.set_label("rank (theory: colour field; training: marker fill)")
-    for i, curve in enumerate(diagram.boundaries):
-        ax.plot(curve["x"], curve["y"], color="white", lw=1.0, ls="--",
-                label="theory: direction i dies (γ = γ*_i(s))" if i == 0 else None)
-    if diagram.phase.min() != diagram.phase.max():
-        ax.contour(diagram.x_values, diagram.y_values, diagram.phase, levels=[0.5, 1.5], colors="black",
-                   linewidths=2.0)
+    from ..report.phase_plot import draw_phase_diagram
+
+    diagram = _diagram(ctx)
+    fig, (ax,) = F.figure(1, width=6.6, height=5.8)
+    top = diagram.max_rank
+    cmap = colormaps["viridis"].resampled(top + 1)
+    # the base spec's own point (γ = 0, s = 1) is no setting of this experiment: not marked
+    mesh = draw_phase_diagram(ax, diagram, mark_point=False, alpha=0.85)
+    fig.colorbar(mesh, ax=ax, ticks=range(top + 1)).set_label("rank (theory: colour; training: marker fill)")
     for p in points:
-        agree = p["agree"]
-        ax.scatter(p["params"]["weight_decay"], p["params"]["noise_scale"], s=150, marker="o",
-                   color=cmap(p["trained_rank"]), edgecolors=F.DISAGREE if not agree else "white",
-                   linewidths=2.5 if not agree else 1.2, zorder=3)
-        ax.annotate(str(p["trained_rank"]), (p["params"]["weight_decay"], p["params"]["noise_scale"]),
-                    ha="center", va="center", fontsize=7, color="white" if p["trained_rank"] < 4 else "black",
-                    zorder=4)
-    ax.scatter([], [], s=80, color="gray", edgecolors="white", label="trained rank (marker; number)")
-    ax.scatter([], [], s=80, color="gray", edgecolors=F.DISAGREE, linewidths=2.5, label="trained ≠ theory")
-    ax.set_xlim(diagram.x_values[0], diagram.x_values[-1])
-    ax.set_ylim(diagram.y_values[0], diagram.y_values[-1])
-    ax.set_xlabel("weight decay γ (coefficient of γ‖W‖²)")
-    ax.set_ylabel("augmentation strength s (noise variance per axis)")
-    ax.set_title("InfoNCE, euclidean, clean negatives (τ = 1, N = 256)\n"
-                 "black: phase borders (complete | dimensional | none)", fontsize=9)
-    ax.legend(loc="upper right", fontsize=7, framealpha=0.8)
+        x, y, r = p["params"]["weight_decay"], p["params"]["noise_scale"], p["trained_rank"]
+        ax.scatter(x, y, s=170, marker="o", color=cmap(r), edgecolors="white" if p["agree"] else F.DISAGREE,
+                   linewidths=1.2 if p["agree"] else 2.5, zorder=3, clip_on=False)
+        ax.annotate(str(r), (x, y), ha="center", va="center", fontsize=7.5, color="white" if r < 4 else "black",
+                    zorder=4, annotation_clip=False)
+    ax.scatter([], [], s=80, color="gray", edgecolors="white", label="trained rank (marker fill and number)")
+    if any(p["agree"] is False for p in points):
+        ax.scatter([], [], s=80, color="gray", edgecolors=F.DISAGREE, linewidths=2.5, label="trained ≠ theory")
+    ax.set_xlabel(r"weight decay $\gamma$ (coefficient of $\gamma\|W\|^2$)")
+    ax.set_ylabel(r"augmentation strength $s$ (noise variance per axis)")
+    ax.set_title(r"InfoNCE, euclidean, clean negatives ($\tau = 1$, $N = 256$)", fontsize=9)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, fontsize=7.5, facecolor="0.75")
     return F.save(fig, path)
+
+
+EXPERIMENT = declare(__name__)
+run = EXPERIMENT.run

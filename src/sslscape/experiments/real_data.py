@@ -1,5 +1,7 @@
 """Real images: the theory, fed the data's own moments, predicts a linear encoder's rank; an MLP is shown beside it.
 
+Paper: Ziyin, Lubana, Ueda & Tanaka (ICLR 2023, arXiv:2210.00638), real data.
+
 Setting. --quick: scikit-learn digits (8×8 = 64 pixels in [0, 1]); full: Fashion-MNIST downsampled to 14×14
 (10,000 images) when the Debian package `dataset-fashion-mnist` is installed, else digits again (said in the
 result). Views: additive pixel noise of variance σ². Spectral loss, embedding dimension 16.
@@ -8,6 +10,8 @@ result). Views: additive pixel noise of variance σ². Spectral loss, embedding 
     that the noise σ² does not change it. γ is placed between consecutive eigenvalues to target ranks 2, 6, 12.
   * MLP (Linear-BN-ReLU 256, then a linear head): effective rank and kNN accuracy vs σ² and γ, next to the linear
     theory's rank. The theory is not claimed for the MLP: its points are shown, not scored.
+The trainer splits the data by its seed; the theory uses the first seed's training split (and records the rank
+each seed's split gives).
 
 Command:  sslscape reproduce real_data [--quick] --out out/reproduce
 Expected: linear-encoder ranks equal the predicted ones; the MLP's effective rank falls with γ.
@@ -15,174 +19,166 @@ Expected: linear-encoder ranks equal the predicted ones; the MLP's effective ran
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import UserError
+from ..io import atomic_save_npy
 from ..report import figures as F
+from ..spec import parse_spec
 from ..training.data import load_named_dataset, split_train_test
-from ._common import (
-    ExperimentResult,
-    finish,
-    majority,
-    params_key,
-    spec_of,
-    start,
-    sweep_grid,
-    trained_by_params,
-)
+from ._plots import any_disagree, legend_below, log_ticks, rank_axis, seed_markers, theory_steps
 from ._theory import theory_point
 from ._training import train_spec
+from .runner import Context, Size, declare, size
 
 NAME = "real_data"
 CLAIM = ("On real images a linear encoder's learned rank is predicted by the theory from the data's own moments "
          "(#eigenvalues of 2(C + μμᵀ) above γ, independent of the noise strength); an MLP is shown beside it.")
+EXPECTED = "Linear-encoder ranks equal the predicted ones; the MLP's effective rank falls with γ."
 EMBED = 16
-
-
-@dataclass(frozen=True)
-class Size:
-    dataset: str
-    limit: int | None
-    downsample: int
-    target_ranks: tuple[int, ...]
-    noises: tuple[float, ...]
-    mlp_gammas: tuple[float, ...]
-    steps: int
-    mlp_steps: int
-    n_seeds: int
-    lr: float = 0.02
-
-
-QUICK = Size("digits", None, 1, (2, 6, 12), (0.01, 0.1), (1e-4, 3e-2), 1500, 400, 1)
-FULL = Size("fashion-mnist", 10_000, 2, (2, 4, 8, 12), (0.01, 0.05, 0.1), (1e-4, 1e-3, 1e-2, 3e-2), 4000, 2000, 2)
-TINY = Size("digits", 400, 1, (6,), (0.01,), (), 100, 50, 1)
-
-
-def _data_files(out: Path, size: Size) -> tuple[Path, Path, str, list[str]]:
-    notes = []
-    name = size.dataset
-    try:
-        x, y, _ = load_named_dataset(name, size.limit, size.downsample)
-    except UserError as exc:  # Fashion-MNIST missing: fall back to digits and say so
-        notes.append(f"{name} unavailable ({exc}); fell back to scikit-learn digits")
-        name = "digits"
-        x, y, _ = load_named_dataset(name, None, 1)
-    xp, yp = out / f"{name}_x.npy", out / f"{name}_y.npy"
-    if not xp.is_file():
-        from ..io import atomic_write
-
-        atomic_write(xp, lambda f: np.save(f, x.astype(np.float32)))
-        atomic_write(yp, lambda f: np.save(f, y))
-    return xp, yp, name, notes
+SIZES = {"tiny": size(500, 1, 0.05, dataset="digits", limit=600, downsample=1, target_ranks=(1, 4),
+                      noises=(0.01,), mlp_gammas=(), mlp_steps=50),
+         "quick": size(1500, 1, 0.02, dataset="digits", limit=None, downsample=1, target_ranks=(2, 6, 12),
+                       noises=(0.01, 0.1), mlp_gammas=(1e-4, 3e-2), mlp_steps=400),
+         "full": size(4000, 2, 0.02, dataset="fashion-mnist", limit=10_000, downsample=2, target_ranks=(2, 4, 8, 12),
+                      noises=(0.01, 0.05, 0.1), mlp_gammas=(1e-4, 1e-3, 1e-2, 3e-2), mlp_steps=2000)}
 
 
 def make_spec(mean: np.ndarray, cov: np.ndarray, gamma: float, noise: float):
-    return spec_of(objective="spectral", data={"cov": cov.tolist(), "mean": mean.tolist()},
-                   augmentation={"noise_cov": [noise] * len(mean)}, weight_decay=gamma, embed_dim=EMBED,
-                   batch_size=256)
+    return parse_spec({"objective": "spectral", "data": {"cov": cov.tolist(), "mean": mean.tolist()},
+                       "augmentation": {"noise_cov": [noise] * len(mean)}, "weight_decay": gamma,
+                       "embed_dim": EMBED, "batch_size": 256})
+
+
+def prepare(chosen: Size, seeds: tuple[int, ...], folder: Path) -> dict:
+    """The dataset as .npy files in the folder (Fashion-MNIST missing: digits, said in `notes`), each seed's
+    training-split moments, the eigenvalues of 2(C + μμᵀ) and the weight decays that target the ranks."""
+    notes, name = [], chosen.dataset
+    try:
+        x, y, _ = load_named_dataset(name, chosen.limit, chosen.downsample)
+    except UserError as exc:
+        notes.append(f"{name} unavailable ({exc}); fell back to scikit-learn digits")
+        name = "digits"
+        x, y, _ = load_named_dataset(name, None, 1)
+    xp, yp = folder / f"{name}_{len(x)}_x.npy", folder / f"{name}_{len(x)}_y.npy"
+    if not xp.is_file():
+        atomic_save_npy(yp, np.asarray(y))
+        atomic_save_npy(xp, np.asarray(x, np.float32))
+    x = np.load(xp).astype(np.float64)
+    moments = {}
+    for s in seeds:
+        tx, _, _, _ = split_train_test(x, y, s)
+        moments[s] = (tx.mean(0), np.cov(tx, rowvar=False, bias=True))
+    mean0, cov0 = moments[seeds[0]]
+    eig = np.sort(np.linalg.eigvalsh(2 * (cov0 + np.outer(mean0, mean0))))[::-1]
+    gammas = [float(np.sqrt(eig[k - 1] * eig[k])) for k in chosen.target_ranks]
+    return {"x": str(xp), "y": str(yp), "dataset": name, "notes": notes, "moments": moments, "eig": eig,
+            "gammas": gammas}
+
+
+def grid(ctx: Context) -> list[dict]:
+    sz, gammas = ctx.size, ctx.data["gammas"]
+    lin = [{"model": "linear", "weight_decay": round(g, 8), "noise": sz.noises[0]} for g in gammas]
+    lin += [{"model": "linear", "weight_decay": round(gammas[len(gammas) // 2], 8), "noise": n} for n in sz.noises[1:]]
+    mlp = [{"model": "mlp", "weight_decay": g, "noise": n} for g in sz.mlp_gammas
+           for n in (sz.noises[0], sz.noises[len(sz.noises) // 2])]
+    return [{**p, "x": ctx.data["x"], "y": ctx.data["y"], "lr": sz.lr,
+             "steps": sz.steps if p["model"] == "linear" else sz.mlp_steps} for p in lin + mlp]
 
 
 def train_point(params: dict, seed: int) -> dict:
-    x = np.load(params["x"])
-    spec = spec_of(objective="spectral", data={"cov": [1.0] * x.shape[1]},
-                   augmentation={"noise_cov": [params["noise"]] * x.shape[1]}, weight_decay=params["weight_decay"],
-                   embed_dim=EMBED, batch_size=256)
+    dim = int(np.load(params["x"], mmap_mode="r").shape[1])
+    spec = parse_spec({"objective": "spectral", "data": {"cov": [1.0] * dim},
+                       "augmentation": {"noise_cov": [params["noise"]] * dim},
+                       "weight_decay": params["weight_decay"], "embed_dim": EMBED, "batch_size": 256})
     data = {"source": "file", "path": params["x"], "labels": params["y"], "augment": "noise"}
     model = {"kind": "mlp", "hidden": [256]} if params["model"] == "mlp" else {"kind": "linear"}
-    t = train_spec(spec, steps=params["steps"], seed=seed, lr=params["lr"], data=data, model=model, knn=True)
-    return t.summary()
+    return train_spec(spec, steps=params["steps"], seed=seed, lr=params["lr"], data=data, model=model,
+                      knn=True).summary()
 
 
-def run(out_dir: str | Path, quick: bool = True, seeds: list[int] | None = None, workers: int = 2,
-        use_ray: bool = False, size: Size | None = None) -> ExperimentResult:
-    t0, size, seeds_, out = start(NAME, out_dir, quick, seeds, size or (QUICK if quick else FULL))
-    xp, yp, dataset, notes = _data_files(out, size)
-    x, y = np.load(xp).astype(np.float64), np.load(yp)
-    # the trainer splits by its seed; the theory needs each seed's training split
-    moments = {}
-    for s in seeds_:
-        tx, _, _, _ = split_train_test(x, y, s)
-        moments[s] = (tx.mean(0), np.cov(tx, rowvar=False, bias=True))
-    mean0, cov0 = moments[seeds_[0]]
-    eig = np.sort(np.linalg.eigvalsh(2 * (cov0 + np.outer(mean0, mean0))))[::-1]
-    gammas = [float(np.sqrt(eig[k - 1] * eig[k])) for k in size.target_ranks]
-    mid_noise = size.noises[len(size.noises) // 2]
-    lin = [{"model": "linear", "weight_decay": round(g, 8), "noise": size.noises[0]} for g in gammas]
-    lin += [{"model": "linear", "weight_decay": round(gammas[len(gammas) // 2], 8), "noise": n}
-            for n in size.noises[1:]]
-    mlp = [{"model": "mlp", "weight_decay": g, "noise": n} for g in size.mlp_gammas for n in (size.noises[0],
-                                                                                            mid_noise)]
-    grid = [{**p, "x": str(xp), "y": str(yp), "lr": size.lr,
-             "steps": size.steps if p["model"] == "linear" else size.mlp_steps} for p in lin + mlp]
-    records = sweep_grid(train_point, grid, seeds_, out, workers, use_ray, NAME)
-    trained = trained_by_params(records)
-    points = []
-    for p in grid:
-        runs = trained[params_key(p)]
-        th_ranks = [theory_point(make_spec(*moments[r["seed"]], p["weight_decay"], p["noise"]))["rank"] for r in runs]
-        rank = majority([r["rank"] for r in runs])
-        scored = p["model"] == "linear"
-        points.append({"params": {k: v for k, v in p.items() if k not in ("x", "y")},
-                       "theory": {"rank": majority(th_ranks), "per_seed_rank": th_ranks, "order": "quartic",
-                                  "applies": scored},
-                       "trained": runs, "trained_rank": rank,
-                       "trained_effective_rank": float(np.mean([r["effective_rank"] for r in runs])),
-                       "trained_knn": float(np.mean([r["knn"] for r in runs if r["knn"] is not None] or [np.nan])),
-                       "agree": (rank == majority(th_ranks)) if scored else None})
-    fig = _figure(points, dataset, out / f"{NAME}.png", eig)
-    unsupported = [{"claim": f"linear encoder at γ = {p['params']['weight_decay']:.3g}, σ² = {p['params']['noise']}: "
-                             f"trained rank {p['trained_rank']} vs predicted {p['theory']['rank']}",
-                    "reason": "training did not reach the predicted rank within the step budget"}
-                   for p in points if p["agree"] is False]
-    if mlp:
-        unsupported.append({"claim": "the theory predicts the MLP's rank", "reason": "the theory is for linear "
-                            "encoders; MLP points are shown next to it, not scored"})
-    unsupported += [{"claim": f"{size.dataset} data", "reason": n} for n in notes]
-    summary = (f"{dataset}: linear ranks (trained / theory) " + ", ".join(
-        f"{p['trained_rank']}/{p['theory']['rank']}" for p in points if p["params"]["model"] == "linear")
-        + "; MLP effective ranks " + ", ".join(f"{p['trained_effective_rank']:.1f}" for p in points
-                                              if p["params"]["model"] == "mlp") + ".")
-    return finish(out, NAME, CLAIM, quick, seeds_, points, unsupported, [fig], t0, summary,
-                  {"dataset": dataset, "weight_decays": gammas, "eigenvalues_2A": eig[:20].tolist()})
+def theory(params: dict, ctx: Context) -> dict:
+    per_seed = [theory_point(make_spec(*ctx.data["moments"][s], params["weight_decay"], params["noise"]))
+                for s in ctx.seeds]
+    return {**per_seed[0], "per_seed_rank": [t["rank"] for t in per_seed], "applies": params["model"] == "linear"}
 
 
-def _figure(points: list[dict], dataset: str, path: Path, eig: np.ndarray) -> Path:
-    fig, (ax, ax2) = F.figure(2)
+def scored(params: dict) -> bool:
+    return params["model"] == "linear"
+
+
+def label(params: dict) -> str:
+    return f"{params['model']} encoder at γ = {params['weight_decay']:.3g}, σ² = {params['noise']:g}"
+
+
+def describe(point: dict, ctx: Context) -> dict:
+    runs = point["trained"]
+    knn = [r["knn"] for r in runs if r.get("knn") is not None]
+    return {"trained_effective_rank": float(np.mean([r["effective_rank"] for r in runs])),
+            "trained_knn": float(np.mean(knn)) if knn else None}
+
+
+def notes(points: list[dict], ctx: Context) -> list[dict]:
+    out = [{"claim": f"{ctx.size.dataset} data", "reason": n} for n in ctx.data["notes"]]
+    if any(p["params"]["model"] == "mlp" for p in points):
+        out.append({"claim": "the theory predicts the MLP's rank",
+                    "reason": "the theory is for linear encoders; MLP points are shown next to it, not scored"})
+    return out
+
+
+def extras(points: list[dict], ctx: Context) -> dict:
+    return {"dataset": ctx.data["dataset"], "weight_decays": ctx.data["gammas"],
+            "eigenvalues_2A": ctx.data["eig"][:20].tolist()}
+
+
+def summary(points: list[dict], ctx: Context) -> str:
+    lin = ", ".join(f"{p['trained_rank']}/{p['theory']['rank']}" for p in points if p["params"]["model"] == "linear")
+    mlp = ", ".join(f"{p['trained_effective_rank']:.1f}" for p in points if p["params"]["model"] == "mlp")
+    return f"{ctx.data['dataset']}: linear ranks (trained / theory) {lin}" + (f"; MLP effective ranks {mlp}"
+                                                                             if mlp else "") + "."
+
+
+def figure(points: list[dict], ctx: Context, path: Path) -> Path:
     lin = [p for p in points if p["params"]["model"] == "linear"]
-    gs = [p["params"]["weight_decay"] for p in lin]
-    fine = np.geomspace(min(gs) / 1.5, max(gs) * 1.5, 300)
-    ax.plot(fine, [min(EMBED, int(np.sum(eig > g))) for g in fine], color="black", lw=1.2,
-            label="theory: #eig(2(C + μμᵀ)) > γ, ∧ d (any σ²)")
-    noises = sorted({p["params"]["noise"] for p in lin})
-    for i, n in enumerate(noises):
-        pts = sorted((p for p in lin if p["params"]["noise"] == n), key=lambda p: p["params"]["weight_decay"])
-        xs = [p["params"]["weight_decay"] for p in pts]
-        F.trained_markers(ax, xs, [p["trained_rank"] for p in pts], i, f"σ² = {n}: trained linear",
-                          agree=[p["agree"] for p in pts])
-    ax.set_xscale("log")
-    ax.set_xlabel("weight decay γ (log scale)")
-    ax.set_ylabel("rank of the embedding covariance")
-    ax.set_title(f"{dataset}, linear encoder (d = {EMBED})", fontsize=9)
-    F.legend(ax, fontsize=7)
     mlp = [p for p in points if p["params"]["model"] == "mlp"]
-    for i, n in enumerate(sorted({p["params"]["noise"] for p in mlp})):
-        pts = sorted((p for p in mlp if p["params"]["noise"] == n), key=lambda p: p["params"]["weight_decay"])
-        xs = [p["params"]["weight_decay"] for p in pts]
-        ax2.plot(xs, [p["trained_effective_rank"] for p in pts], marker=F.MARKERS[i], color=F.COLORS[i], ls=":",
-                 label=f"σ² = {n}: MLP effective rank")
-        ax3 = ax2.twinx() if i == 0 else ax3  # noqa: F821
-        ax3.plot(xs, [p["trained_knn"] for p in pts], marker=F.MARKERS[i], color=F.COLORS[i], ls="--", alpha=0.6,
-                 label=f"σ² = {n}: MLP kNN accuracy")
-        ax3.set_ylabel("kNN accuracy (dashed), fraction correct")
-        ax3.set_ylim(0, 1.05)
+    fig, axes = F.figure(3 if mlp else 1, width=5.0 if mlp else 6.0, height=4.8)
+    ax = axes[0]
+    gs = [p["params"]["weight_decay"] for p in lin]
+    lo, hi = min(gs) / 1.6, max(gs) * 1.6
+    eig = ctx.data["eig"]
+    theory_steps(ax, lo, hi, int(np.sum(eig > lo)), eig, 0,
+                 r"theory: #eig$(2(C + \mu\mu^\top)) > \gamma$, $\wedge\, d$ (any $\sigma^2$)", cap=EMBED)
+    for i, n in enumerate(sorted({p["params"]["noise"] for p in lin})):
+        pts = sorted((p for p in lin if p["params"]["noise"] == n), key=lambda p: p["params"]["weight_decay"])
+        seed_markers(ax, pts, lambda p, f=1.04 ** i: p["params"]["weight_decay"] * f, i + 1,
+                     rf"$\sigma^2$ = {n:g}: trained linear")
+    ax.set_xlim(lo, hi)
+    log_ticks(ax)
+    ax.set_xlabel(r"weight decay $\gamma$ (log scale)")
+    rank_axis(ax, EMBED)
+    ax.set_yticks(range(0, EMBED + 1, 2))
+    ax.set_title(f"{ctx.data['dataset']}, linear encoder (d = {EMBED})", fontsize=9)
+    legend_below(ax, any_disagree(lin), ncol=1)
     if mlp:
-        ax2.set_xscale("log")
-        ax2.legend(fontsize=7, loc="lower left")
-        ax3.legend(fontsize=7, loc="lower right")
-    ax2.set_xlabel("weight decay γ (log scale)")
-    ax2.set_ylabel("effective rank exp(H) (dotted)")
-    ax2.set_title("MLP (not scored: the theory is linear)", fontsize=9)
+        noises = sorted({p["params"]["noise"] for p in mlp})
+        for ax_, key, ylabel in ((axes[1], "effective_rank", r"effective rank $\exp(H)$"),
+                                 (axes[2], "knn", "kNN accuracy (fraction correct)")):
+            for i, n in enumerate(noises):
+                pts = sorted((p for p in mlp if p["params"]["noise"] == n), key=lambda p: p["params"]["weight_decay"])
+                seed_markers(ax_, pts, lambda p, f=1.15 ** i: p["params"]["weight_decay"] * f, i,
+                             rf"$\sigma^2$ = {n:g}: MLP", y=lambda p, r, key=key: r[key])
+            log_ticks(ax_)
+            ax_.set_xlabel(r"weight decay $\gamma$ (log scale)")
+            ax_.set_ylabel(ylabel)
+            legend_below(ax_, ncol=1)
+        axes[1].set_ylim(0, EMBED + 0.5)
+        axes[1].set_title("MLP effective rank (not scored: the theory is linear)", fontsize=9)
+        axes[2].set_ylim(0, 1.0)
+        axes[2].set_title("MLP kNN accuracy", fontsize=9)
     return F.save(fig, path)
+
+
+EXPERIMENT = declare(__name__)
+run = EXPERIMENT.run

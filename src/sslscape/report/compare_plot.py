@@ -19,7 +19,7 @@ def plot_compare(result: Any, path: str | Path, title: str = "") -> Path:
     pred = np.asarray(result.predicted_spectrum, float)
     top = max([pred.max(initial=0.0)] + [max(s, default=0.0) for s in result.trained_spectra]) or 1.0
     floor = 1e-12 * top
-    fig, (ax,) = F.figure(width=6.0, height=4.0)
+    fig, (ax,) = F.figure(width=6.0, height=4.6)
     k = np.arange(1, len(pred) + 1)
     ax.plot(k, np.maximum(pred, floor), "-", color="black", lw=2,
             label=f"theory ({result.order}), rank {result.predicted_rank}")
@@ -35,5 +35,5 @@ def plot_compare(result: Any, path: str | Path, title: str = "") -> Path:
     ax.set_ylabel(r"eigenvalue of the embedding covariance $W C W^\top$")
     verdict = "agree" if result.agree else "DISAGREE"
     ax.set_title(title or f"theory vs training ({verdict})", fontsize=10)
-    ax.legend(fontsize=7, loc="lower left", framealpha=0.85)
+    ax.legend(fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)  # below: hides no point
     return F.save(fig, path)

@@ -20,7 +20,7 @@ def plot_spectrum(diagnosis: Diagnosis, path: str | Path, theory: TheoryComparis
     top = lam[0] if lam.size and lam[0] > 0 else 1.0
     shown = lam / top
     positive = shown > 0  # zeros have no place on a log axis
-    fig, (ax,) = F.figure(width=6.4, height=4.4)
+    fig, (ax,) = F.figure(width=6.4, height=5.0)
     ax.plot(k[positive], shown[positive], ".-", ms=3, lw=1, label=r"measured $\lambda_k / \lambda_1$")
     if theory is not None:
         pred = np.asarray(theory.predicted_spectrum)
@@ -45,6 +45,6 @@ def plot_spectrum(diagnosis: Diagnosis, path: str | Path, theory: TheoryComparis
     ax.set_ylabel(r"eigenvalue of the embedding covariance, $\lambda_k / \lambda_1$")
     ax.set_title(f"{diagnosis.verdict}: effective rank {diagnosis.effective_rank:.1f}, RankMe "
                  f"{diagnosis.rankme:.1f}", fontsize=9)
-    ax.legend(fontsize=8, loc="lower left", framealpha=0.85)
+    ax.legend(fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2)  # below: hides no point
     ax.grid(True, which="major", alpha=0.3)
     return F.save(fig, path)

@@ -1,8 +1,12 @@
-"""Theory (pure: no CLI, no rich, no report): the quartic landscape around W = 0, its closed-form minima, the exact
-solver, phase diagrams. Derivations and the tests that check them: docs/theory.md.
+"""Theory (pure: no CLI, no rich, no report): the quartic landscape around W = 0 and its closed-form minima, the
+finite-batch InfoNCE learned point, the SimSiam/BYOL per-direction closed form, the exact solver, phase diagrams.
+Derivations and the tests that check them: docs/theory.md.
 
     from sslscape.theory import predict
-    p = predict(spec)            # Prediction: rank, phase, spectrum, thresholds (closed form, milliseconds)
+    p = predict(spec)            # Prediction: rank, phase, spectrum, thresholds; p.order names the order used
+    p = predict(spec, "exact")   # the numerical referee (progress=, max_seconds= for long solves)
+
+Importing this package (and `predict` on a closed-form spec) never loads torch; scipy modules load where used.
 """
 
 from __future__ import annotations
@@ -10,11 +14,11 @@ from __future__ import annotations
 from typing import Any
 
 from .landscape import Landscape, landscape, quartic_loss
-from .predict import Prediction, Thresholds, critical_values, predict
+from .predict import ORDERS, Plan, Prediction, Thresholds, critical_values, plan, predict
 from .solve import Minimum, minimum
 
-__all__ = ["ExactSolution", "Landscape", "Minimum", "Prediction", "Thresholds", "critical_values", "exact_solution",
-           "landscape", "minimum", "predict", "quartic_loss"]
+__all__ = ["ORDERS", "ExactSolution", "Landscape", "Minimum", "Plan", "Prediction", "Thresholds", "critical_values",
+           "exact_solution", "landscape", "minimum", "plan", "predict", "quartic_loss"]
 
 
 def __getattr__(name: str) -> Any:

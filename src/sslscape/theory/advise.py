@@ -13,17 +13,28 @@ rank K (≥ K) are the answer — their ends *are* the critical values:
                     enters only the quartic term (dot-similarity InfoNCE, spectral, Barlow Twins)
     batch size      InfoNCE: A = (1 − 1/N) A_∞, so direction k survives iff N > N*_k = 1 / (1 − γ / a_k^∞)
 
-Without closed-form critical values (normalised embeddings, VICReg, SimSiam/BYOL, Barlow with λ < 1, finite-batch
-Barlow) the knob is scanned with `predict` at its best order and each rank change bisected; the answer says so
-(`order`, `method`). Tests: tests/theory/test_advise.py (intervals = thresholds for every closed-form objective,
+The default order's own critical values are used, so that `predict` (default order) inside each interval gives
+the interval's rank:
+    learned point   finite-batch dot InfoNCE: the knob values where a direction's growth (1 − p̄_{−k}) c_k/τ − γ
+                    changes sign with every other direction re-solved (p̄ moves with the knob):
+                    `finite_batch.rank_changes` (a grid of learned-point solves, Brent on each sign change)
+    per direction   dot SimSiam (and BYOL from a balanced start): γ*_k = λ_k/(2 s*(p₀, w₀)) — direction k escapes
+                    for γ below it; cosine: weight decay and the batch size never change the mean-field answer
+
+Without closed-form critical values (normalised embeddings, VICReg, Barlow with λ < 1, finite-batch Barlow, BYOL
+dot from an unbalanced start, the noise scale of cosine SimSiam/BYOL) the knob is scanned with `predict` at the
+requested order (default: 'auto') and each rank change bisected; the answer says so (`order`, `method`).
+Tests: tests/theory/test_advise.py (intervals = thresholds for every closed-form objective,
 predict inside each interval) and benchmarks/advise_check.py (specs from the middle of advised intervals trained).
 """
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -85,9 +96,61 @@ def _domain(knob: str) -> tuple[float, float]:
             "batch_size": (2.0, math.inf)}[knob]
 
 
-def _breakpoints(spec: Spec, knob: str, pred: Prediction) -> tuple[list[float] | None, str]:
-    """The knob values where the closed-form rank can change, or None (no closed form: scan), and why."""
+def _learned_point_range(spec: Spec, knob: str) -> tuple[float, float]:
+    """Where the learned-point rank can change: every direction is dead once γτ exceeds max c (p̄ ≥ 0), and the
+    scan reaches two decades below the weakest direction's c/τ (smaller values: a hard-max softmax, not covered)."""
+    from ..moments import moments_of
+
+    c = np.linalg.eigvalsh(moments_of(spec).cov)
+    c_max, c_min = float(c.max()), float(c[c > 1e-12 * c.max()].min())
+    if knob == "weight_decay":
+        return 1e-2 * c_min / spec.temperature, 1.02 * c_max / spec.temperature
+    if knob == "temperature":
+        return 1e-2 * c_min / spec.weight_decay, 1.02 * c_max / spec.weight_decay
+    if knob == "noise_scale":
+        base = spec.augmentation.noise_scale or 1.0
+        return 1e-3 * base, 1e3 * base
+    return 2.0, 65536.0
+
+
+@lru_cache(maxsize=64)
+def _learned_point_changes(spec_json: str, knob: str) -> tuple[float, ...]:
+    """`finite_batch.rank_changes` over the knob's range, cached per (spec, knob) for the process (a pure
+    function of its arguments: asking for several K reuses one scan)."""
+    from ..spec import parse_spec
+    from .finite_batch import rank_changes
+
+    spec = parse_spec(json.loads(spec_json))
+    lo, hi = _learned_point_range(spec, knob)
+    return tuple(rank_changes(spec, knob, lo, hi, n_grid=28))
+
+
+def _predictive_breakpoints(spec: Spec, knob: str, pred: Prediction) -> tuple[list[float] | None, str]:
+    """SimSiam/BYOL (order 'per_direction'): the escape thresholds of dot similarity, or why a knob does not act."""
     th = pred.thresholds
+    if knob == "batch_size":
+        return [], ("the per-direction closed form does not depend on the batch size: the SimSiam/BYOL losses have "
+                    "no cross-sample terms, the batch only sets the gradient noise")
+    if th.kind == "mean_field" and knob == "weight_decay":
+        return [], ("cosine similarity: weight decay only rescales the time of the stop-gradient flow; it never "
+                    "changes which directions survive (docs/theory.md §7)")
+    if th.kind in ("escape", "escape_estimate") and knob == "noise_scale":
+        return [], ("dot similarity: the augmentation noise does not enter the SimSiam/BYOL dynamics (their loss is "
+                    "linear in the prediction), so it never changes the rank")
+    if knob == "weight_decay" and th.kind == "escape":
+        return sorted({v for v in th.weight_decay or () if v > 0}), ""
+    return None, ""
+
+
+def _breakpoints(spec: Spec, knob: str, pred: Prediction) -> tuple[list[float] | None, str]:
+    """The knob values where the default order's rank can change, or None (no closed form: scan), and why."""
+    th = pred.thresholds
+    if pred.order == "per_direction" and knob != "temperature":
+        return _predictive_breakpoints(spec, knob, pred)
+    if th.kind == "learned_point" and pred.order == "learned_point":
+        if knob == "noise_scale" and spec.augmentation.noise_cov is None:
+            return [], "the spec has no augmentation noise_cov to scale; give augmentation.noise_cov"
+        return list(_learned_point_changes(spec.model_dump_json(), knob)), ""
     closed = pred.closed_form and th.kind == "global"
     if knob == "weight_decay":
         return (sorted({v for v in th.weight_decay or () if v > 0}) if closed else None), ""
@@ -128,7 +191,7 @@ def _midpoint(lo: float, hi: float | None, knob: str) -> float:
 
 
 def _rank(spec: Spec, knob: str, value: float, order: str) -> int:
-    return predict(_at(spec, knob, value), order).rank  # type: ignore[arg-type]
+    return predict(_at(spec, knob, value), order).rank
 
 
 def _scan(spec: Spec, knob: str, order: str, rank_now: int, progress: Callable[[int, int], None] | None,
@@ -179,14 +242,16 @@ def advise(spec: Spec, keep: int, knob: str = "weight_decay", at_least: bool = F
            progress: Callable[[int, int], None] | None = None, budget: int = 40) -> Advice:
     """The interval of `knob` (all else fixed) on which the predicted rank is `keep` (module docstring).
 
-    Raises UserError for an unknown knob or a negative `keep`. `order` defaults to the theory's own: the closed
-    form where it exists, else the exact solver. `budget`: predict calls allowed for a scan (no closed form).
+    Raises UserError for an unknown knob or a negative `keep`. `order` defaults to 'auto' (predict's default: the
+    best closed form the spec has, else the exact solver); the intervals end at that order's critical values and
+    every rank inside them is `predict(..., order)`'s. `budget`: predict calls allowed for a scan.
     """
     if knob not in KNOBS:
         raise UserError(f"unknown knob {knob!r}; use one of {', '.join(KNOBS)}")
     if not isinstance(keep, int) or keep < 0:
         raise UserError(f"--keep must be an integer ≥ 0, got {keep!r}")
-    pred = predict(spec, order or "quartic")  # type: ignore[arg-type]
+    asked = order or "auto"
+    pred = predict(spec, asked)
     order = pred.order
     current = _value(spec, knob)
     want = (lambda r: r >= keep) if at_least else (lambda r: r == keep)  # noqa: E731
@@ -198,10 +263,9 @@ def advise(spec: Spec, keep: int, knob: str = "weight_decay", at_least: bool = F
                       **common)
     points, why = _breakpoints(spec, knob, pred)
     lo_dom, hi_dom = _domain(knob)
-    if points is None:  # no closed-form critical values: scan with the best order there is
-        scan_order = "quartic" if pred.order == "quartic" and pred.method != "exact_lbfgs" else "exact"
-        points, _ = _scan(spec, knob, scan_order, pred.rank, progress, budget)
-        method, order = "scan", pred.order
+    if points is None:  # no closed-form critical values: scan with the requested order
+        points, _ = _scan(spec, knob, asked, pred.rank, progress, budget)
+        method = "scan"
     else:
         method = "thresholds"
     edges = [lo_dom, *points]
@@ -210,7 +274,7 @@ def advise(spec: Spec, keep: int, knob: str = "weight_decay", at_least: bool = F
         hi = edges[i + 1] if i + 1 < len(edges) else None
         if hi is not None and hi <= lo:
             continue
-        pieces.append(((lo, hi), _rank(spec, knob, _midpoint(lo, hi, knob), pred.order)))
+        pieces.append(((lo, hi), _rank(spec, knob, _midpoint(lo, hi, knob), asked)))
     merged: list[tuple[Interval, int]] = []
     for (lo, hi), r in pieces:  # join neighbours of equal rank
         if merged and merged[-1][1] == r and merged[-1][0][1] == lo:

@@ -4,15 +4,19 @@ The population loss E[L_N] of a batch of N pairs is estimated on one fixed Monte
 answer is deterministic): `n_pairs` data points drawn from N(μ, C) — or resampled from the user's sample file —
 with Gaussian noise N(0, S), split into batches of N = `spec.batch_size` (the large-N limit uses N = 512). The
 loss is the objective's own function from `sslscape.objectives` (one definition, shared with training) plus
-γ Σ_l ‖W_l‖² (the bias is not decayed), minimised with float64 L-BFGS from several random starts.
+γ Σ_l ‖W_l‖² (the bias is not decayed), minimised with L-BFGS from several starts: each start searched in float32,
+the best one polished in float64 to tight tolerances (`precision`).
 
 * Scale-invariant losses (cosine similarity, l2 or batch normalisation) have no minimiser once γ > 0 — the
   weights shrink forever while the direction converges — so they are minimised on the sphere ‖W‖_F = √d, where
   weight decay is a constant and cannot change the answer.
 * SimSiam / BYOL have no loss whose minimum is the learned state: their gradient dynamics (stop-gradient,
-  linear predictor, EMA target for BYOL) are integrated with full-batch gradient descent instead.
+  linear predictor, EMA target for BYOL) are integrated instead, started like the trainer and run on its
+  schedule (`_integrate_predictive`), so that `exact` and training answer the same problem.
 
-`tests/theory/test_exact.py` checks that this solver reproduces the closed forms where they hold.
+Long solves report `progress(done, expected)` and stop after `max_seconds` with the best answer so far
+(`converged=False`); `estimate_seconds` says up front about how long. Tests: tests/theory/test_predict.py (the
+closed forms reproduced where they hold, the budget), tests/theory/test_exact_dynamics.py (the trainer's start).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import numpy as np
 import torch
 
 from ..diagnostics.rank import collapse_cut
+from ..errors import UserError
 from ..io import load_samples
 from ..moments import Moments, psd_factor
 from ..objectives import PREDICTIVE, byol_loss, logits_with_positive, normalize_embeddings, simsiam_loss, view_loss
@@ -153,75 +158,123 @@ def _warm_start(spec: Spec, moments: Moments, d: int, dim: int) -> np.ndarray | 
     return w
 
 
+SEARCH_EVALS_PER_START = 40  # float32 evaluations a search start typically takes (L-BFGS stops at float32 noise)
+POLISH_EVALS = 40            # float64 evaluations of the final polish (typically 15–60)
+PREDICTIVE_SAMPLE = 2048     # pairs of the SimSiam/BYOL sample (their losses have no cross-sample terms)
+
+
 def estimate_seconds(spec: Spec, moments: Moments, n_pairs: int = 4096, n_starts: int = 3) -> float:
-    """About how long `exact_solution` takes: one timed loss evaluation × the evaluations it usually needs."""
+    """About how long `exact_solution` takes: timed loss evaluations × the evaluations it usually needs (within a
+    factor of about 2; the machine's load changes it as much)."""
+    d, dim = spec.embed_dim or moments.dim, moments.dim
+    if spec.objective in PREDICTIVE:
+        clean, v1, v2 = sample_views(spec, moments, PREDICTIVE_SAMPLE, spec.seed)
+        anchor, positive, _ = _pairs(spec, clean, v1, v2)
+        t = time.perf_counter()
+        _integrate_predictive(spec, anchor, positive, d, np.eye(dim), steps=20)
+        return (time.perf_counter() - t) * PREDICTIVE_STEPS / 20
     clean, v1, v2 = sample_views(spec, moments, n_pairs, spec.seed)
     anchor, positive, negatives = _pairs(spec, clean, v1, v2)
-    d, dim = spec.embed_dim or moments.dim, moments.dim
     n = spec.batch_size or LARGE_N
-    if spec.objective in PREDICTIVE:
-        return 0.0015 * PREDICTIVE_STEPS * (min(n, anchor.shape[0]) / 512) * max(1.0, d * dim / 64)
-    factors = [(0.1 * torch.randn(s, dtype=torch.float64)).requires_grad_() for s in deep_shapes(d, dim, spec.depth)]
-    problem = _ExactProblem(spec, anchor, positive, negatives, factors, torch.zeros(d, dtype=torch.float64),
-                            n, max(1, n_pairs // n), is_scale_invariant(spec))
-    t = time.perf_counter()
-    problem.loss().backward()
-    return (time.perf_counter() - t) * EVALS_PER_START * n_starts
+    starts = min(n_starts, 2) if _warm_start(spec, moments, d, dim) is not None else n_starts
+    seconds = 0.0
+    for dtype, evals in ((torch.float32, SEARCH_EVALS_PER_START * starts), (torch.float64, POLISH_EVALS)):
+        factors = [(0.1 * torch.randn(s, dtype=dtype)).requires_grad_() for s in deep_shapes(d, dim, spec.depth)]
+        problem = _ExactProblem(spec, anchor.to(dtype), positive.to(dtype),
+                                None if negatives is None else negatives.to(dtype), factors,
+                                torch.zeros(d, dtype=dtype), n, max(1, n_pairs // n), is_scale_invariant(spec))
+        t = time.perf_counter()
+        problem.loss().backward()
+        seconds += (time.perf_counter() - t) * evals
+    return seconds
 
 
 def exact_solution(spec: Spec, moments: Moments, n_pairs: int = 4096, n_starts: int = 3, max_iter: int = 150,
-                   progress: Callable[[int, int], None] | None = None,
-                   max_seconds: float | None = None) -> ExactSolution:
+                   progress: Callable[[int, int], None] | None = None, max_seconds: float | None = None,
+                   precision: str = "mixed") -> ExactSolution:
     """Minimise the exact sample loss (see module docstring); deterministic for a given spec.seed.
 
     The first start is the closed-form minimiser of the nearest expandable problem (`_warm_start`) when there
-    is one, the others random. `progress(done, expected)` is called per loss evaluation; after `max_seconds` the
-    best answer so far is returned with `converged=False`.
+    is one, the others random. `precision='mixed'` (default) searches every start in float32 (3× cheaper per
+    evaluation) and polishes the best one in float64 to the same tolerances as `precision='float64'` (every start
+    in float64, the earlier solver; benchmarks/bench_theory.py --exact compares the two). `progress(done,
+    expected)` is called per loss evaluation; after `max_seconds` the best answer so far is returned with
+    `converged=False`. SimSiam/BYOL: the integrated dynamics (`_integrate_predictive`). Raises UserError for a
+    spec with `theory_gaps()` (e.g. a deep BYOL).
     """
+    if precision not in ("mixed", "float64"):
+        raise ValueError(f"precision must be 'mixed' or 'float64', got {precision!r}")
+    gaps = spec.theory_gaps()
+    if gaps:  # the integrator is one linear W and a predictor: never answer a different problem silently
+        raise UserError(f"the theory cannot answer this spec (training can): {'; '.join(gaps)}")
+    dim = moments.dim
+    d = spec.embed_dim or dim
+    data_cov = moments.cov if not spec.bias else np.pad(moments.cov, ((0, 1), (0, 1)))
+    budget = Budget(SEARCH_EVALS_PER_START * n_starts + POLISH_EVALS, progress, max_seconds)
+    if spec.objective in PREDICTIVE:
+        clean, v1, v2 = sample_views(spec, moments, PREDICTIVE_SAMPLE, spec.seed)
+        anchor, positive, _ = _pairs(spec, clean, v1, v2)
+        return _integrate_predictive(spec, anchor, positive, d, data_cov, budget)
     torch_gen = torch.Generator().manual_seed(spec.seed)
     clean, v1, v2 = sample_views(spec, moments, n_pairs, spec.seed)
     anchor, positive, negatives = _pairs(spec, clean, v1, v2)
-    dim = moments.dim
-    d = spec.embed_dim or dim
     n = spec.batch_size or LARGE_N
     n_batches = max(1, n_pairs // n)
     scale_inv = is_scale_invariant(spec)
-    data_cov = moments.cov if not spec.bias else np.pad(moments.cov, ((0, 1), (0, 1)))
-    budget = Budget(EVALS_PER_START * n_starts, progress, max_seconds)
-    if spec.objective in PREDICTIVE:
-        return _integrate_predictive(spec, anchor, positive, d, n, data_cov, torch_gen, budget)
-
     top = float(np.sqrt(max(np.linalg.eigvalsh(moments.cov).max(), 1e-12)))
     warm = _warm_start(spec, moments, d, dim)
     if warm is not None:  # the warm start lands in the right basin: one random start more is a check, not a search
         n_starts = min(n_starts, 2)
-        budget.expected = EVALS_PER_START * n_starts
-    best: tuple[float, np.ndarray] | None = None
-    for start in range(n_starts):
-        init = (0.5, 2.0, 1.0)[start % 3]
-        factors = [(init * torch.randn(s, generator=torch_gen, dtype=torch.float64) / np.sqrt(s[1])
-                    / top ** (1 / spec.depth)).requires_grad_() for s in deep_shapes(d, dim, spec.depth)]
-        if start == 0 and warm is not None:
-            factors = [torch.tensor(warm + 1e-3 * np.abs(warm).max() * torch.randn(warm.shape, generator=torch_gen,
-                                    dtype=torch.float64).numpy(), dtype=torch.float64, requires_grad=True)]
-        bias = torch.zeros(d, dtype=torch.float64, requires_grad=spec.bias)
-        problem = _ExactProblem(spec, anchor, positive, negatives, factors, bias, n, n_batches, scale_inv, budget)
+    search = torch.float32 if precision == "mixed" else torch.float64
+    budget.expected = (SEARCH_EVALS_PER_START if precision == "mixed" else EVALS_PER_START) * n_starts + (
+        POLISH_EVALS if precision == "mixed" else 0)
+    cast = lambda t, dt: None if t is None else t.to(dt)  # noqa: E731
+    data = {dt: (cast(anchor, dt), cast(positive, dt), cast(negatives, dt)) for dt in {search, torch.float64}}
+
+    def solve(factors: list[torch.Tensor], bias: torch.Tensor, dtype: torch.dtype,
+              **tolerances: float) -> tuple[float, _ExactProblem]:
+        problem = _ExactProblem(spec, *data[dtype], factors, bias, n, n_batches, scale_inv, budget)
         try:
-            value = lbfgs_minimise(factors + ([bias] if spec.bias else []), problem.loss, max_iter)
+            value = lbfgs_minimise(factors + ([bias] if spec.bias else []), problem.loss, max_iter, **tolerances)
         except _OutOfTime:
             with torch.no_grad():
                 value = float(problem.loss(count=False))
+        return value, problem
+
+    # float32 stops at its own noise: gradients below 1e-6 and loss changes below 1e-9 carry no information there
+    loose = {"tolerance_grad": 1e-6, "tolerance_change": 1e-9} if search == torch.float32 else {}
+    best: tuple[float, list[torch.Tensor], torch.Tensor] | None = None
+    for start in range(n_starts):
+        init = (0.5, 2.0, 1.0)[start % 3]
+        factors = [(init * torch.randn(s, generator=torch_gen, dtype=torch.float64) / np.sqrt(s[1])
+                    / top ** (1 / spec.depth)).to(search).requires_grad_() for s in deep_shapes(d, dim, spec.depth)]
+        if start == 0 and warm is not None:
+            factors = [torch.tensor(warm + 1e-3 * np.abs(warm).max() * torch.randn(warm.shape, generator=torch_gen,
+                                    dtype=torch.float64).numpy(), dtype=search, requires_grad=True)]
+        bias = torch.zeros(d, dtype=search, requires_grad=spec.bias)
+        value, problem = solve(factors, bias, search, **loose)
+        if search != torch.float64:  # rank the starts by their float64 loss
+            with torch.no_grad():
+                value = float(_ExactProblem(spec, *data[torch.float64], [f.double() for f in factors], bias.double(),
+                                            n, n_batches, scale_inv).loss(count=False))
         if np.isfinite(value) and (best is None or value < best[0]):
-            best = (value, problem.weights())
+            best = (value, [f.detach().clone() for f in factors], bias.detach().clone())
         if budget.out_of_time:
             break
     assert best is not None, "every start of the exact solver diverged"
-    weights = best[1]
+    factors = [f.double().requires_grad_() for f in best[1]]
+    bias = best[2].double().requires_grad_(spec.bias)
+    if search != torch.float64 and not budget.out_of_time:  # polish the best start in float64
+        value, problem = solve(factors, bias, torch.float64)
+    else:
+        value, problem = best[0], _ExactProblem(spec, *data[torch.float64], factors, bias, n, n_batches, scale_inv)
+    weights = problem.weights()
     spec_ev = embedding_spectrum(weights, data_cov, d)
     p_bar = _positive_weight(spec, anchor, positive, negatives, weights, n) if spec.objective == "infonce" else None
     rank = solution_rank(spec_ev, data_cov)
-    return ExactSolution(weights, best[0], spec_ev, rank, p_bar, "exact_lbfgs", converged=not budget.out_of_time,
-                         evaluations=budget.done, wall_s=time.perf_counter() - budget.started)
+    return ExactSolution(weights, float(value), spec_ev, rank, p_bar, "exact_lbfgs",
+                         converged=not budget.out_of_time, evaluations=budget.done,
+                         wall_s=time.perf_counter() - budget.started)
 
 
 @dataclass
@@ -292,40 +345,78 @@ def positive_weight_at(spec: Spec, moments: Moments, weights: np.ndarray, n_pair
     return _positive_weight(spec, anchor, positive, negatives, weights, min(spec.batch_size or LARGE_N, n_pairs))
 
 
-PREDICTIVE_STEPS = 3000
+# SimSiam/BYOL: the integrated dynamics answer the trainer's problem — compare's recipe (`sslscape.compare`), with
+# full-batch gradient descent on the fixed moment-matched sample instead of fresh minibatches and Adam
+PREDICTIVE_STEPS = 3000      # compare.COMPARE_STEPS
+PREDICTIVE_LR = 1e-2         # compare.COMPARE_LR, cosine schedule to 0: gradient time T = Σ lr_t = 15
+TRAINER_INIT_SCALE = 1.0     # training/config.py ModelConfig.init_scale
+TRAINER_PREDICTOR_NOISE = 0.1  # training/models.py linear_predictor: P₀ = I + 0.1 G/√d
 
 
-def _integrate_predictive(spec: Spec, anchor: torch.Tensor, positive: torch.Tensor, d: int, n: int,
-                          data_cov: np.ndarray, gen: torch.Generator, budget: Budget | None = None,
-                          steps: int = PREDICTIVE_STEPS, lr: float = 0.05) -> ExactSolution:
-    """Full-batch gradient dynamics of SimSiam/BYOL with a linear predictor (no loss to minimise)."""
+def trainer_start(spec: Spec, dim: int, d: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(W₀, P₀) exactly as the trainer draws them for `spec.seed` (training/loop.py `_Run`, training/models.py:
+    one torch.Generator seeded with the seed, W₀ = init_scale · randn(d, D)/√D then P₀ = I + 0.1 randn(d, d)/√d,
+    in float32), returned as float64. Replicated here because the theory never imports the trainer; the test
+    tests/theory/test_exact_dynamics.py::test_integrator_starts_like_the_trainer compares the two."""
+    gen = torch.Generator().manual_seed(spec.seed)
+    w = torch.randn(d, dim, generator=gen) * TRAINER_INIT_SCALE / np.sqrt(dim)
+    p = torch.eye(d) + TRAINER_PREDICTOR_NOISE * torch.randn(d, d, generator=gen) / np.sqrt(d)
+    return w.double(), p.double()
+
+
+def _cosine_lr(step: int, steps: int, lr: float) -> float:
+    """compare's schedule (training/optim.py `lr_at` with kind 'cosine', no warm-up, min_lr_ratio 0)."""
+    return lr * 0.5 * (1.0 + np.cos(np.pi * min(1.0, step / max(1, steps))))
+
+
+def _integrate_predictive(spec: Spec, anchor: torch.Tensor, positive: torch.Tensor, d: int,
+                          data_cov: np.ndarray, budget: Budget | None = None, steps: int = PREDICTIVE_STEPS,
+                          lr: float = PREDICTIVE_LR) -> ExactSolution:
+    """Gradient dynamics of SimSiam/BYOL with a linear predictor (no loss to minimise), answering the trainer's
+    problem: the trainer's start (`trainer_start`), its symmetrised loss (`sslscape.objectives`, the spec's
+    similarity) + γ(‖W‖² + ‖P‖²), its cosine learning-rate schedule and step count, the EMA target updated after
+    every step (BYOL) — with full-batch gradient descent on the fixed moment-matched sample (`PREDICTIVE_SAMPLE`
+    pairs; the losses have no cross-sample terms, so the batch size only sets minibatch noise) instead of
+    minibatches and the run's optimiser. Stops when W leaves 1e8 (dot similarity: an escaping direction,
+    `dynamics_diverged`).
+    """
     dim = anchor.shape[1]
-    top = float(np.sqrt(max(np.linalg.eigvalsh(data_cov).max(), 1e-12)))
-    w = (torch.randn(d, dim, generator=gen, dtype=torch.float64) / np.sqrt(dim) / top).requires_grad_()
-    pred = (torch.eye(d, dtype=torch.float64) + 0.01 * torch.randn(d, d, generator=gen, dtype=torch.float64)
-            ).requires_grad_()
-    target = w.detach().clone()
+    w0, p0 = trainer_start(spec, dim, d)
+    w, pred = w0.clone().requires_grad_(), p0.clone().requires_grad_()
+    target = w0.clone()
     sim = spec.similarity  # dot, cosine or euclidean: the similarity training uses
-    xa, xp = anchor[:n], positive[:n]
+    xa, xp = anchor, positive
+    # dot similarity: the symmetrised loss is −tr(W_tᵀ P W X) exactly, X = sym(E_n[x₁x₂ᵀ]) (docs/theory.md §7 (4)),
+    # so each step needs only the D×D moment: the same dynamics as autograd on the sample, without the sample
+    cross = (xa.T @ xp / xa.shape[0] + xp.T @ xa / xa.shape[0]) / 2 if sim == "dot" else None
     loss = torch.tensor(float("nan"))
     if budget is not None:
         budget.expected = steps
-    for _ in range(steps):
+    for step in range(steps):
         if budget is not None:
             try:
                 budget.tick()
             except _OutOfTime:
                 break
-        za, zp = xa @ w.T, xp @ w.T
-        if spec.objective == "simsiam":
-            loss = simsiam_loss(za @ pred.T, zp @ pred.T, za, zp, similarity=sim)
+        if cross is not None:
+            with torch.no_grad():
+                w_t = w if spec.objective == "simsiam" else target
+                wx = w_t @ cross
+                gw = -pred.T @ wx + 2 * spec.weight_decay * w
+                gp = -wx @ w.T + 2 * spec.weight_decay * pred
+                loss = -(pred * (wx @ w.T)).sum() + spec.weight_decay * ((w * w).sum() + (pred * pred).sum())
         else:
-            loss = byol_loss(za @ pred.T, zp @ pred.T, xa @ target.T, xp @ target.T, similarity=sim)
-        loss = loss + spec.weight_decay * ((w * w).sum() + (pred * pred).sum())
-        gw, gp = torch.autograd.grad(loss, [w, pred])
+            za, zp = xa @ w.T, xp @ w.T
+            if spec.objective == "simsiam":
+                loss = simsiam_loss(za @ pred.T, zp @ pred.T, za, zp, similarity=sim)
+            else:
+                loss = byol_loss(za @ pred.T, zp @ pred.T, xa @ target.T, xp @ target.T, similarity=sim)
+            loss = loss + spec.weight_decay * ((w * w).sum() + (pred * pred).sum())
+            gw, gp = torch.autograd.grad(loss, [w, pred])
+        step_lr = _cosine_lr(step, steps, lr)
         with torch.no_grad():
-            w -= lr * gw
-            pred -= lr * gp
+            w -= step_lr * gw
+            pred -= step_lr * gp
             target.mul_(spec.ema_decay).add_((1 - spec.ema_decay) * w)
         if not torch.isfinite(w).all() or w.abs().max() > 1e8:
             break

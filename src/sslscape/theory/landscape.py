@@ -9,7 +9,7 @@ where G = I (G = diag(1, …, 1, 0) with a bias: biases are not decayed) and the
     trace    Tr[Ŵ X Ŵᵀ] · Tr[Ŵ Y Ŵᵀ]
     row      Σ_k (ŵ_kᵀ X ŵ_k)(ŵ_kᵀ Y ŵ_k)            (Barlow Twins' diagonal; breaks rotation invariance)
 
-Moments of the views (DESIGN.md §1): anchor a, positive p, candidates (negatives) c; `augmented_negatives`:
+Moments of the views (docs/theory.md): anchor a, positive p, candidates (negatives) c; `augmented_negatives`:
 a = x + ε₁, p = x + ε₂, c = x_j + ε_j; `clean_negatives`: a = x, p = x + ε, c = x_j. ε ~ N(0, S) independent, so
 E[a pᵀ] = C + m mᵀ in both protocols (m = E x̂). M2(v) = E[v̂ v̂ᵀ] (uncentred), Σ(v) = Cov(v̂).
 

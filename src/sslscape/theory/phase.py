@@ -5,7 +5,9 @@ and `batch_size` (N). In the closed-form landscapes the quadratic and quartic ma
 scale with τ and N as (1 − 1/N)/τ and √(1 − 1/N)/τ (InfoNCE) or not at all, so a whole grid is one batched
 eigen-decomposition (depth 1: rank = #{eig(A) > γ} ∧ d; depth L: the common eigenbasis and the vectorised
 1-D profiles of `solve.depth_profile`). Landscapes without a closed form are evaluated point by point with
-`predict` (slow; the result says `method='pointwise'`).
+`predict` (order 'quartic': the polynomial or the exact solver, slow; SimSiam/BYOL: their per-direction closed
+form, order 'auto'); the result says `method='pointwise'`. The diagram is the quartic order's for finite-batch
+dot InfoNCE (the learned point of docs/theory.md §5 can keep fewer directions than a cell shows).
 
 Threshold lines: with weight decay on an axis, direction k dies on the curve γ = a_k(other axis) (depth 1) or
 γ = γ*_k (depth L) — returned in `boundaries` and drawn over the grid by `sslscape.report.phase_plot`.
@@ -19,11 +21,11 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..errors import UserError
-from ..moments import moments_of, unit_noise_cov
+from ..moments import Moments, moments_of, unit_noise_cov
 from ..result import Result
-from ..spec import Spec
+from ..spec import PREDICTIVE, Spec
 from .landscape import landscape
-from .predict import PHASE_CODES, max_rank_of, phase_codes, predict
+from .predict import PHASE_CODES, max_rank_of, phase_codes, predict, refuse_theory_gaps
 from .solve import EIG_RTOL, common_eigenbasis, depth_critical_weight_decay, depth_profile, single_product_form
 
 AXES = ("weight_decay", "noise_scale", "temperature", "batch_size")
@@ -70,6 +72,8 @@ class PhaseDiagram(Result):
     method: str                 # 'vectorised' or 'pointwise'
     spec: dict
     point: tuple[float, float]  # the spec's own (x, y)
+    order: str = "quartic"      # the order whose ranks the cells show ('quartic', 'per_direction' or 'exact')
+    notes: tuple[str, ...] = ()  # e.g. where the default order of `predict` can differ from the cells
 
     def to_dict(self) -> dict:
         return {**Result.to_dict(self), "phase_codes": PHASE_CODES}
@@ -98,6 +102,7 @@ def phase_diagram(spec: Spec, x: Axis, y: Axis, progress: Callable[[int, int], N
     per cell when cells are solved one by one (no closed form)."""
     if x.name == y.name:
         raise UserError("the x and y axes must be different parameters")
+    refuse_theory_gaps(spec)
     moments = moments_of(spec)
     base = spec.with_updates(temperature=1.0, batch_size=None, **{"augmentation.noise_scale": 1.0})
     unit = unit_noise_cov(spec, moments.dim)
@@ -135,7 +140,20 @@ def phase_diagram(spec: Spec, x: Axis, y: Axis, progress: Callable[[int, int], N
     phase = phase_codes(rank, max_rank)
     bounds = _boundaries(spec, x, y, a0, a1, b0, b1, land0, max_rank)
     return PhaseDiagram(x, y, x.values(), y.values(), rank, phase, max_rank, bounds, "vectorised",
-                        spec.model_dump(mode="json"), _spec_point(spec, x, y))
+                        spec.model_dump(mode="json"), _spec_point(spec, x, y), order="quartic",
+                        notes=_default_order_notes(spec, moments))
+
+
+def _default_order_notes(spec: Spec, moments: Moments) -> tuple[str, ...]:
+    """Where `predict`'s default order (docs/theory.md §8) is not the diagram's quartic order."""
+    if spec.objective == "infonce" and spec.batch_size is not None:
+        from .finite_batch import not_covered
+
+        if not_covered(spec, moments) is None:
+            return ("the cells are the quartic order's (p = 1/N at W = 0); predict's default order for this spec is "
+                    "the learned point (docs/theory.md §5), which can keep fewer weak directions — sslscape advise "
+                    "gives its interval ends",)
+    return ()
 
 
 def _spec_point(spec: Spec, x: Axis, y: Axis) -> tuple[float, float]:
@@ -178,30 +196,48 @@ def _boundaries(spec: Spec, x: Axis, y: Axis, a0, a1, b0, b1, land0, max_rank: i
 
 
 # Cells allowed when each needs a numerical solve: ~0.3–3 s for the quartic polynomial, ~1–15 s for the exact
-# solver (landscapes without an expansion) — a diagram of a few minutes at most.
-MAX_POINTWISE_CELLS = {"polynomial": 144, "exact": 36}
+# solver (landscapes without an expansion) — a diagram of a few minutes at most. SimSiam/BYOL cells use their
+# per-direction closed form (§7): ~3 ms, BYOL dot ~0.2 s (a quadrature per direction).
+MAX_POINTWISE_CELLS = {"polynomial": 144, "exact": 36, "per_direction": 4096, "per_direction_quadrature": 1024}
+
+
+def pointwise_kind(spec: Spec, expandable: bool) -> str:
+    """Which solve each cell of a pointwise diagram needs (a key of MAX_POINTWISE_CELLS)."""
+    if spec.objective in PREDICTIVE:
+        from .predictive import not_covered
+
+        if not_covered(spec) is None:
+            return "per_direction_quadrature" if spec.objective == "byol" and spec.similarity == "dot" else \
+                "per_direction"
+        return "exact"
+    return "polynomial" if expandable else "exact"
 
 
 def _pointwise(spec: Spec, x: Axis, y: Axis, max_rank: int, expandable: bool,
                progress: Callable[[int, int], None] | None) -> PhaseDiagram:
-    kind = "polynomial" if expandable else "exact"
+    kind = pointwise_kind(spec, expandable)
+    # SimSiam/BYOL: the default order's closed form per cell (the quartic order has no answer for them)
+    order = "auto" if kind.startswith("per_direction") else "quartic"
     limit = MAX_POINTWISE_CELLS[kind]
     if x.n * y.n > limit:
         side = int(limit**0.5)
-        raise UserError(f"this spec has no closed-form rank ({spec.objective}, similarity {spec.similarity}, "
+        raise UserError(f"this spec has no vectorised rank ({spec.objective}, similarity {spec.similarity}, "
                         f"normalization {spec.normalization}, depth {spec.depth}, bias {spec.bias}): each cell "
-                        f"needs a numerical solve ({kind}); use at most {limit} cells, e.g. "
+                        f"needs its own solve ({kind.replace('_', ' ')}); use at most {limit} cells, e.g. "
                         f"{x.name}:{x.lo:g}:{x.hi:g}:{side} by {y.name}:{y.lo:g}:{y.hi:g}:{side}")
     rank = np.zeros((y.n, x.n), dtype=int)
     cells = [(i, j) for i in range(y.n) for j in range(x.n)]
+    orders: set[str] = set()
     for done, (i, j) in enumerate(cells, 1):
         point = spec.with_updates(**{_field(x.name): _value(x, j), _field(y.name): _value(y, i)})
-        rank[i, j] = predict(point, "quartic").rank
+        pred = predict(point, order)
+        rank[i, j] = pred.rank
+        orders.add(pred.order)
         if progress is not None:
             progress(done, len(cells))
     phase = phase_codes(rank, max_rank)
     return PhaseDiagram(x, y, x.values(), y.values(), rank, phase, max_rank, [], "pointwise",
-                        spec.model_dump(mode="json"), _spec_point(spec, x, y))
+                        spec.model_dump(mode="json"), _spec_point(spec, x, y), order="+".join(sorted(orders)))
 
 
 def _field(name: str) -> str:

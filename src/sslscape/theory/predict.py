@@ -1,29 +1,42 @@
-"""`predict`: rank, phase, spectrum and critical values of an SSL problem, from the landscape or the exact solver.
+"""`predict`: rank, phase, spectrum and critical values of an SSL problem, from a closed form or the exact solver.
 
-Orders:
-  quartic  the closed-form global minimum of the quartic landscape (milliseconds); where no closed form exists
-           the polynomial is minimised numerically, and where no expansion exists (VICReg, normalised
-           embeddings, SimSiam/BYOL) the answer comes from the exact solver and says so.
-  exact    deterministic minimisation of the exact sample loss (`sslscape.theory.exact`), the referee.
+Orders (`Prediction.order` always names the one that produced the answer; `Thresholds.order` the one whose
+critical values are shown):
 
-Thresholds (depth 1): direction k grows from W = 0 iff the k-th eigenvalue of A − γG is positive, so
+  auto           the default: the best closed form the spec has — `learned_point` for InfoNCE (dot similarity)
+                 with a batch size, `per_direction` for SimSiam/BYOL (dot or cosine), else `quartic`; where none
+                 applies the answer comes from the exact solver and says why.
+  quartic        the closed-form global minimum of the quartic landscape around W = 0 (milliseconds); where no
+                 closed form exists the polynomial is minimised numerically, and where no expansion exists (VICReg,
+                 normalised embeddings, SimSiam/BYOL) the exact solver answers (order 'exact').
+  learned_point  InfoNCE, dot similarity, finite batch: the self-consistent minimiser with the positive pair's
+                 softmax share p̄ (`finite_batch`, ~10–50 ms); direction k survives iff (1 − p̄_{−k}) c_k/τ > γ.
+  per_direction  SimSiam/BYOL: the per-eigendirection closed form of the stop-gradient dynamics from the trainer's
+                 start (`predictive`): dot → escape or collapse per direction, γ*_k; cosine → mean-field survival.
+  exact          the referee (`exact`): deterministic minimisation of the exact sample loss, or for SimSiam/BYOL
+                 the integrated dynamics started like the trainer; `progress`/`max_seconds` make it waitable.
+
+Thresholds (quartic, depth 1): direction k grows from W = 0 iff the k-th eigenvalue of A − γG is positive, so
   weight_decay*_k  = generalised eigenvalues of (A, G)            (γ above which direction k dies)
   noise_scale*_k   = roots s ≥ 0 of det(A₀ + s A₁ − γG) = 0         (A is affine in the noise scale)
   temperature*_k   = τ a_k / γ  (InfoNCE: A ∝ 1/τ; direction k dies for τ above it)
 For the single-product landscapes these are global statements; elsewhere they are the local instability
-thresholds of W = 0 (`Thresholds.kind`). Depth L ≥ 2 uses the closed form of `solve.depth_profile`.
+thresholds of W = 0 (`Thresholds.kind`). Depth L ≥ 2 uses the closed form of `solve.depth_profile`. The learned
+point's and the per-direction orders' critical values: docs/theory.md §5 and §7.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
 
+from ..errors import UserError
 from ..moments import Moments, moments_of, unit_noise_cov
 from ..result import Result
-from ..spec import Spec
+from ..spec import PREDICTIVE, Spec
 from .landscape import Landscape, landscape
 from .solve import (
     common_eigenbasis,
@@ -34,9 +47,11 @@ from .solve import (
     single_product_form,
 )
 
-Order = Literal["quartic", "exact"]
+Order = Literal["auto", "quartic", "learned_point", "per_direction", "exact"]
+ORDERS: tuple[str, ...] = ("auto", "quartic", "learned_point", "per_direction", "exact")
 Phase = Literal["none", "dimensional", "complete"]
 PHASE_CODES: dict[str, int] = {"complete": 0, "dimensional": 1, "none": 2}
+Progress = Callable[[int, int], None]
 
 
 def phase_of(rank: int, max_rank: int) -> Phase:
@@ -54,21 +69,34 @@ Values = tuple[float, ...]
 
 @dataclass(frozen=True)
 class Thresholds(Result):
-    """Critical values per direction, descending (module docstring). None: not available for this spec.
+    """Critical values per direction, descending (module docstring). None: not available for this spec; ():
+    the knob never changes the rank.
 
     kind                            'global' (the values decide the global minimum), 'local_instability' (they
-                                    decide when W = 0 becomes unstable) or 'none'
-    weight_decay                    γ*_k above which direction k dies
+                                    decide when W = 0 becomes unstable), 'learned_point' (finite-batch InfoNCE:
+                                    the growth law at the learned point, the other directions held there),
+                                    'escape' (dot SimSiam/BYOL: γ below γ*_k makes direction k escape),
+                                    'escape_estimate' (BYOL dot, unbalanced start: γ*_k by quadrature, inside
+                                    `weight_decay_range`), 'mean_field' (cosine SimSiam/BYOL) or 'none'
+    order                           the order these values belong to ('quartic', 'learned_point',
+                                    'per_direction'; '' when there are none)
+    weight_decay                    γ*_k above which direction k dies (dot SimSiam/BYOL: above which it collapses
+                                    instead of escaping)
     weight_decay_metastable         depth ≥ 2: the spinodal γ_sp,k up to which direction k stays locally stable
-    weight_decay_at_learned_point   finite-batch InfoNCE: γ*_k with the positive pair's share p̄ (learned point)
+    weight_decay_at_learned_point   order 'learned_point': the same values as `weight_decay` (kept for callers of
+                                    the earlier estimate); None otherwise
+    weight_decay_range              BYOL dot: the bracket [λ_k min(w₀, p₀)/2, λ_k max(w₀, p₀)/2] that holds γ*_k
+                                    for every EMA rate
     noise_scale                     augmentation strengths s*_k at which direction k changes (empty: never)
     temperature                     τ*_k above which direction k dies (InfoNCE)
     """
 
     kind: str = "none"
+    order: str = ""
     weight_decay: Values | None = None
     weight_decay_metastable: Values | None = None
     weight_decay_at_learned_point: Values | None = None
+    weight_decay_range: tuple[tuple[float, float], ...] | None = None
     noise_scale: Values | None = None
     temperature: Values | None = None
 
@@ -77,11 +105,16 @@ class Thresholds(Result):
 class Prediction(Result):
     """The theory's answer for one spec (built by keyword; `to_dict()`/`to_json()` for files).
 
-    rank        directions of the learned representation (the theory's count); `rank_max` ≥ rank: locally stable
-                directions (depth ≥ 2 metastable band), = rank otherwise
+    rank        directions of the learned representation (the theory's count; dot SimSiam/BYOL: the directions
+                that escape — a run then diverges); `rank_max` ≥ rank: locally stable directions (depth ≥ 2
+                metastable band), = rank otherwise
     phase       'none' | 'dimensional' | 'complete';  max_rank = min(d, rank C): the rank without collapse
     spectrum    eigenvalues of W C Wᵀ (embedding covariance), descending, length d
-    order       the order that produced the answer ('quartic' | 'exact'); method: how (closed_form, …)
+    order       the order that produced the answer ('quartic' | 'learned_point' | 'per_direction' | 'exact');
+                method: how (closed_form, learned_point, escape, mean_field, exact_lbfgs, dynamics, …)
+    loss        the loss at the answer (None where no loss has the learned state as its minimum)
+    converged   False when an exact solve stopped at `max_seconds`: the best answer so far
+    positive_weight   InfoNCE: the positive pair's mean softmax weight p̄ at the answer (None where not computed)
     """
 
     rank: int
@@ -92,11 +125,12 @@ class Prediction(Result):
     method: str
     closed_form: bool
     max_rank: int
-    loss: float
+    loss: float | None
     embed_dim: int
     rank_max: int
     notes: tuple[str, ...] = field(default_factory=tuple)
-    positive_weight: float | None = None  # InfoNCE: mean softmax weight p̄ of the positive pair
+    positive_weight: float | None = None
+    converged: bool = True
 
 
 def max_rank_of(spec: Spec, moments: Moments) -> int:
@@ -105,36 +139,152 @@ def max_rank_of(spec: Spec, moments: Moments) -> int:
     return min(spec.embed_dim or moments.dim, data_rank)
 
 
-def predict(spec: Spec, order: Order = "quartic") -> Prediction:
-    """Predict the learned representation of `spec` (module docstring). Raises ValueError for an unknown order."""
-    if order not in ("quartic", "exact"):
-        raise ValueError(f"order must be 'quartic' or 'exact', got {order!r}")
+@dataclass(frozen=True)
+class Plan(Result):
+    """Which order will answer `predict(spec, order)` (`plan`): `order` the one that produces the answer,
+    `numerical` True when that is the exact solver (torch; seconds to minutes), `reason` a short phrase saying
+    why (e.g. "no closed form for cosine similarity")."""
+
+    order: str
+    numerical: bool
+    reason: str
+
+
+def refuse_theory_gaps(spec: Spec) -> None:
+    """UserError (one line naming the fields and the fix) when `spec.theory_gaps()` is not empty: a spec training
+    accepts but the theory would answer as a different problem (e.g. a deep SimSiam, docs/theory.md §7)."""
+    gaps = spec.theory_gaps()
+    if gaps:
+        raise UserError(f"the theory cannot answer this spec (training can): {'; '.join(gaps)} "
+                        "(docs/theory.md 'Not supported')")
+
+
+def plan(spec: Spec, order: str = "auto", moments: Moments | None = None) -> Plan:
+    """The order that answers `predict(spec, order)`, without solving anything (for an up-front estimate).
+
+    Raises ValueError for an unknown order and UserError (one line, the reason) when an explicitly requested
+    closed-form order does not apply to the spec or the spec has theory gaps (`refuse_theory_gaps`).
+    """
+    if order not in ORDERS:
+        raise ValueError(f"order must be one of {', '.join(ORDERS)}; got {order!r}")
+    refuse_theory_gaps(spec)
+    m = moments if moments is not None else moments_of(spec)
+    if order == "exact":
+        return Plan(order="exact", numerical=True, reason="order exact (the numerical referee)")
+    if order in ("auto", "learned_point") and spec.objective == "infonce" and spec.batch_size is not None:
+        from .finite_batch import not_covered
+
+        why = not_covered(spec, m)
+        if why is None:
+            return Plan(order="learned_point", numerical=False, reason="InfoNCE (dot) with a finite batch")
+        if order == "learned_point":
+            raise UserError(f"order learned_point does not apply: {why}; use --order auto, quartic or exact "
+                            "(docs/theory.md §5)")
+    elif order == "learned_point":
+        raise UserError("order learned_point applies to InfoNCE with dot similarity and a batch_size only; use "
+                        "--order auto, quartic or exact (docs/theory.md §5)")
+    if order in ("auto", "per_direction") and spec.objective in PREDICTIVE:
+        from .predictive import not_covered as predictive_not_covered
+
+        why = predictive_not_covered(spec)
+        if why is None:
+            return Plan(order="per_direction", numerical=False, reason=f"{spec.objective} ({spec.similarity})")
+        if order == "per_direction":
+            raise UserError(f"order per_direction does not apply: {why}; use --order auto or exact "
+                            "(docs/theory.md §7)")
+    elif order == "per_direction":
+        raise UserError("order per_direction applies to SimSiam and BYOL only; use --order auto, quartic or exact "
+                        "(docs/theory.md §7)")
+    land = landscape(spec, m)
+    if land.expandable and not (spec.depth > 1 and spec.bias):
+        return Plan(order="quartic", numerical=False, reason="the quartic landscape")
+    return Plan(order="exact", numerical=True, reason=no_closed_form_reason(spec))
+
+
+def no_closed_form_reason(spec: Spec) -> str:
+    """A short phrase naming why a spec has no closed form ("no closed form for cosine similarity")."""
+    if spec.objective in PREDICTIVE:
+        return f"no closed form for {spec.objective} with {spec.similarity} similarity"
+    if spec.objective == "vicreg":
+        return "no closed form for VICReg (its variance hinge has no expansion at W = 0)"
+    if spec.normalization != "none":
+        return f"no closed form for {spec.normalization} normalisation (a scale-invariant loss)"
+    if spec.similarity == "cosine":
+        return "no closed form for cosine similarity"
+    if spec.depth > 1 and spec.bias:
+        return "no closed form for a bias with depth > 1"
+    return "no closed form for this spec"
+
+
+def predict(spec: Spec, order: str = "auto", *, progress: Progress | None = None,
+            max_seconds: float | None = None) -> Prediction:
+    """Predict the learned representation of `spec` (module docstring).
+
+    `order`: 'auto' (default), 'quartic', 'learned_point', 'per_direction' or 'exact'. Exact solves call
+    `progress(done, expected)` per loss evaluation (integration step for SimSiam/BYOL) and stop after
+    `max_seconds` with the best answer so far (`converged=False`, and a note). Raises ValueError for an unknown
+    order, UserError when an explicitly requested closed-form order does not apply (the message says why).
+    """
     moments = moments_of(spec)
+    chosen = plan(spec, order, moments)
+    if chosen.order == "learned_point":
+        from .finite_batch import Unsupported
+
+        try:
+            return _learned_point(spec, moments)
+        except Unsupported as exc:  # the learned point lies outside the tables (a hard-max softmax)
+            if order == "learned_point":
+                raise UserError(f"order learned_point does not apply: {exc}") from exc
+            return _quartic_or_exact(spec, moments, "quartic", progress, max_seconds,
+                                     [f"finite batch: the learned-point closed form does not cover this spec ({exc}); "
+                                      "this is the quartic answer (p = 1/N at W = 0) — at the learned point the "
+                                      "positive pair's share p̄ can kill weak directions the quartic keeps (check "
+                                      "with --order exact)"])
+    if chosen.order == "per_direction":
+        return _per_direction(spec, moments)
+    return _quartic_or_exact(spec, moments, "exact" if order == "exact" else "quartic", progress, max_seconds, [])
+
+
+def _quartic_notes(spec: Spec, moments: Moments, land: Landscape) -> list[str]:
+    """The landscape's notes for the quartic order, with the finite-batch note pointing at the learned point."""
+    notes = [n for n in land.notes if "left to order" not in n]
+    if spec.objective == "infonce" and spec.batch_size is not None and land.expandable:
+        from .finite_batch import not_covered
+
+        why = not_covered(spec, moments)
+        if why is None:
+            notes.append("finite batch: the quartic keeps the exact (1 − 1/N) factor at W = 0; the positive pair's "
+                         "share p̄ at the learned point is in order 'learned_point' (the default here)")
+        else:
+            notes.append(f"finite batch: the quartic keeps the exact (1 − 1/N) factor at W = 0; at the learned point "
+                         f"the positive pair's share p̄ can kill weak directions it keeps, and the learned-point "
+                         f"closed form does not cover this spec ({why}): check with --order exact")
+    return notes
+
+
+def _quartic_or_exact(spec: Spec, moments: Moments, order: str, progress: Progress | None,
+                      max_seconds: float | None, extra: list[str]) -> Prediction:
     land = landscape(spec, moments)
     max_rank = max_rank_of(spec, moments)
-    notes = list(land.notes)
-    thresholds = critical_values(spec, moments, land) if land.expandable else Thresholds()
     common = {"max_rank": max_rank, "embed_dim": land.embed_dim}
-    if order == "quartic" and land.expandable and spec.depth > 1 and spec.bias:
-        notes.append("a bias with depth > 1 sits after the product W_L⋯W_1, outside the landscape's input "
-                     "augmentation; answered with order 'exact'")
-    elif order == "quartic" and land.expandable:
+    if order == "quartic" and land.expandable and not (spec.depth > 1 and spec.bias):
+        thresholds = critical_values(spec, moments, land)
+        notes = _quartic_notes(spec, moments, land) + extra
         found = minimum(land, depth=spec.depth, seed=spec.seed)
         if found.method == "numerical":
             notes.append("no closed form for this landscape; its polynomial was minimised numerically")
-        p_bar = None
-        if spec.objective == "infonce" and spec.batch_size is not None and spec.depth == 1 and found.rank > 0:
-            from .exact import positive_weight_at  # torch: a Monte-Carlo p̄
-
-            p_bar = positive_weight_at(spec, moments, found.weights)
-            thresholds, band = _finite_batch_band(spec, thresholds, p_bar)
-            notes.extend(band)
         return _prediction(spec, rank=found.rank, spectrum=found.embedding_spectrum, thresholds=thresholds,
                            order="quartic", method=found.method, closed_form=found.method.startswith("closed_form"),
-                           loss=found.loss, notes=notes, positive_weight=p_bar, **common)
-    if order == "quartic" and not land.expandable:
-        notes.append(f"no quartic landscape: {land.reason}")
-    if order == "exact" and polynomial_is_exact(spec, moments, land):
+                           loss=found.loss, notes=notes, **common)
+    notes = list(extra)
+    if order == "quartic":  # no quartic answer: say why, then the exact solver answers
+        notes.append(f"no quartic landscape: {land.reason}" if not land.expandable else
+                     "a bias with depth > 1 sits after the product W_L⋯W_1, outside the landscape's input "
+                     "augmentation; answered with order 'exact'")
+    thresholds = _closed_form_thresholds(spec, moments, land)
+    if thresholds.order:
+        notes.append(f"critical values: the {thresholds.order} order's (the exact solver gives none)")
+    if polynomial_is_exact(spec, moments, land):
         found = numerical_minimum(land, depth=spec.depth, seed=spec.seed)
         notes.append("the population loss of this spec is exactly the landscape polynomial; it was minimised "
                      "numerically (multi-start), with no Monte-Carlo error")
@@ -143,12 +293,142 @@ def predict(spec: Spec, order: Order = "quartic") -> Prediction:
                            **common)
     from .exact import exact_solution  # torch: imported only when the exact solver runs
 
-    sol = exact_solution(spec, moments)
+    sol = exact_solution(spec, moments, progress=progress, max_seconds=max_seconds)
     if sol.method == "dynamics_diverged":
-        notes.append("the stop-gradient dynamics diverged (unnormalised loss with a linear predictor)")
+        notes.append("the stop-gradient dynamics diverged (an unnormalised loss with a linear predictor has no "
+                     "stable non-zero state): the rank is what the run shows, its fastest direction")
+    if not sol.converged:
+        notes.append(f"stopped after {sol.wall_s:.1f} s (max_seconds): the best answer so far, not converged "
+                     f"({sol.evaluations} evaluations)")
     return _prediction(spec, rank=sol.rank, spectrum=sol.embedding_spectrum, thresholds=thresholds, order="exact",
                        method=sol.method, closed_form=False, loss=sol.loss, notes=notes,
-                       positive_weight=sol.positive_weight, **common)
+                       positive_weight=sol.positive_weight, converged=sol.converged, **common)
+
+
+def _closed_form_thresholds(spec: Spec, moments: Moments, land: Landscape) -> Thresholds:
+    """For order 'exact': the critical values of the closed-form order the spec has (labelled), else none."""
+    try:
+        chosen = plan(spec, "auto", moments)
+    except UserError:
+        return Thresholds()
+    if chosen.order == "learned_point":
+        from .finite_batch import Unsupported, learned_point_solution
+
+        try:
+            return _learned_point_thresholds(spec, learned_point_solution(spec, moments))
+        except Unsupported:
+            pass
+    elif chosen.order == "per_direction":
+        from .predictive import from_spec
+
+        return _per_direction_thresholds(spec, from_spec(spec, moments))
+    if land.expandable and not (spec.depth > 1 and spec.bias):
+        return critical_values(spec, moments, land)
+    return Thresholds()
+
+
+# ---- order 'learned_point' --------------------------------------------------------------------------------------
+def _learned_point_thresholds(spec: Spec, lp: Any) -> Thresholds:
+    desc = lambda v: tuple(sorted((max(float(x), 0.0) for x in v), reverse=True))  # noqa: E731
+    gamma = desc(lp.critical_weight_decay)
+    return Thresholds(kind="learned_point", order="learned_point", weight_decay=gamma,
+                      weight_decay_at_learned_point=gamma,
+                      temperature=tuple(spec.temperature * g / spec.weight_decay for g in gamma if g > 0),
+                      noise_scale=None)
+
+
+def _learned_point(spec: Spec, moments: Moments) -> Prediction:
+    from .finite_batch import learned_point_solution
+
+    lp = learned_point_solution(spec, moments)
+    max_rank = max_rank_of(spec, moments)
+    p_bar = lp.positive_weight
+    notes = [f"learned point: the positive pair carries p̄ = {p_bar:.3f} of the softmax (1/N = "
+             f"{1 / (spec.batch_size or 1):.3g} at W = 0); direction k survives iff (1 − p̄_{{−k}})·c_k/τ > γ"]
+    if lp.rank != lp.quartic_rank:
+        dead = [k + 1 for k, (g, c) in enumerate(zip(lp.growth, lp.variances, strict=True))
+                if g <= 0 and (1 - 1 / (spec.batch_size or 1)) * c / spec.temperature > spec.weight_decay]
+        notes.append(f"the W = 0 expansion (order quartic) keeps {lp.quartic_rank}; the positive pair's share kills "
+                     f"direction(s) {dead} (of data variance descending)")
+    notes.append("critical values hold the other directions at the learned point; where the rank changes as one "
+                 "knob moves (p̄ moves with it): sslscape advise")
+    notes.extend(lp.notes)
+    if not lp.converged:
+        notes.append(f"the learned-point solve did not fully converge (KKT residual {lp.kkt_residual:.1e})")
+    return _prediction(spec, rank=lp.rank, spectrum=lp.spectrum, thresholds=_learned_point_thresholds(spec, lp),
+                       order="learned_point", method="learned_point", closed_form=True, loss=lp.loss, notes=notes,
+                       max_rank=max_rank, embed_dim=len(lp.spectrum), positive_weight=p_bar)
+
+
+# ---- order 'per_direction' (SimSiam / BYOL) -----------------------------------------------------------------------
+def _per_direction_thresholds(spec: Spec, res: Any) -> Thresholds:
+    if res.similarity == "cosine":  # the flow's end state does not depend on γ (it only rescales time)
+        return Thresholds(kind="mean_field", order="per_direction", weight_decay=(), noise_scale=None)
+    crit = tuple(sorted((g for g in res.critical_weight_decay if g is not None), reverse=True))
+    balanced = all(abs(w - res.init_p0) <= 1e-12 * max(res.init_p0, 1.0) for w in res.init_w0)
+    exact = spec.objective == "simsiam" or balanced or res.ema_rate is None or not np.isfinite(res.ema_rate)
+    bracket = None
+    if spec.objective == "byol":
+        lam = np.asarray(res.eigenvalues)[list(res.modes)]
+        bracket = tuple((float(lv * min(w, res.init_p0) / 2), float(lv * max(w, res.init_p0) / 2))
+                        for lv, w in zip(lam, res.init_w0, strict=True))
+    return Thresholds(kind="escape" if exact else "escape_estimate", order="per_direction", weight_decay=crit,
+                      weight_decay_range=bracket, noise_scale=())
+
+
+def _per_direction(spec: Spec, moments: Moments) -> Prediction:
+    from .predictive import TRAINER_INIT_SCALE, TRAINER_LR, from_spec
+
+    res = from_spec(spec, moments)
+    max_rank = max_rank_of(spec, moments)
+    d = spec.embed_dim or moments.dim
+    start = (f"the trainer's start (W₀ ~ {TRAINER_INIT_SCALE:g}·N(0, 1/D): w₀² = {res.init_w0[0] ** 2:.3g} per "
+             f"direction, P₀ ≈ I)")
+    if res.similarity == "dot":
+        method = "escape" if spec.objective == "simsiam" else "escape_byol"
+        notes = [f"dot similarity: no stable non-zero state — each direction escapes (grows without bound) or "
+                 f"collapses; rank = {res.rank} escaping direction(s) (γ < γ*_k), from {start}. "
+                 + ("A run diverges (plain SGD: NaN; Adam: one direction dominates, collapse rank 1)"
+                    if res.rank else "Every direction collapses: complete collapse")]
+        if spec.objective == "byol":
+            notes.append(f"BYOL: γ*_k lies in [λ_k min(w₀, p₀)/2, λ_k max(w₀, p₀)/2] for every EMA rate; the rate "
+                         f"κ = −ln β/lr uses the trainer's lr = {TRAINER_LR:g}")
+        if _seed_sensitive(spec, res):
+            notes.append(f"γ = {spec.weight_decay:g} is within the seed scatter of the top direction's threshold "
+                         f"γ*₁ = {res.critical_weight_decay[0]:.3g} (a seed's random W₀ moves it by "
+                         f"±{SEED_SCATTER:.0%}, docs/theory.md §7): whether this run escapes or collapses may depend "
+                         "on the seed — --order exact integrates from the trainer's own start")
+    else:
+        method = "mean_field"
+        notes = [f"cosine similarity, mean field: direction k survives iff its signal-to-noise ratio ρ_k = "
+                 f"λ_k/(λ_k + s_k) exceeds r·√c_k, c_k = p₀² − w₀² from {start}; weight decay and the EMA rate "
+                 "only change the path, not where the flow ends"]
+    notes += [n for n in res.notes if not n.startswith(("dot similarity: the nonzero", "cosine similarity: scale"))]
+    spectrum = np.zeros(d)
+    spectrum[: min(d, len(res.spectrum))] = np.asarray(res.spectrum)[:d]
+    return _prediction(spec, rank=res.rank, spectrum=spectrum, thresholds=_per_direction_thresholds(spec, res),
+                       order="per_direction", method=method, closed_form=True, loss=None, notes=notes,
+                       max_rank=max_rank, embed_dim=d)
+
+
+# a seed's random (unaligned) W₀ moves a dot SimSiam/BYOL threshold by ±15–35 % around the aligned typical start's
+# γ*_k (docs/theory.md §7 "Limits"; benchmarks/results/predictive.md: byol-dot d=4 γ=1.7, γ*₁ = 1.51, escapes)
+SEED_SCATTER = 0.35
+
+
+def _seed_sensitive(spec: Spec, res: Any) -> bool:
+    """Dot SimSiam/BYOL: whether the observable answer (some direction escapes, or all collapse — a run shows the
+    fastest direction only) can depend on the seed: γ within ±SEED_SCATTER of the top direction's γ*₁, or (BYOL)
+    inside its bracket [λ₁ min(w₀, p₀)/2, λ₁ max(w₀, p₀)/2]."""
+    if not res.modes or res.critical_weight_decay[0] is None:
+        return False
+    gamma, g = spec.weight_decay, res.critical_weight_decay[0]
+    if g > 0 and abs(gamma - g) <= SEED_SCATTER * g:
+        return True
+    if spec.objective == "byol":
+        lam, w0 = float(np.asarray(res.eigenvalues)[res.modes[0]]), res.init_w0[0]
+        return lam * min(w0, res.init_p0) / 2 < gamma < lam * max(w0, res.init_p0) / 2
+    return False
 
 
 def _prediction(spec: Spec, *, rank: int, spectrum: Any, thresholds: Thresholds, max_rank: int, notes: list[str],
@@ -188,27 +468,6 @@ def polynomial_is_exact(spec: Spec, moments: Moments, land: Landscape) -> bool:
     return spec.objective == "barlow" and spec.normalization == "none" and gaussian_centred
 
 
-def _finite_batch_band(spec: Spec, thresholds: Thresholds, p_bar: float) -> tuple[Thresholds, list[str]]:
-    """Directions the positive pair's softmax weight p̄ may kill although the quartic keeps them.
-
-    Beyond fourth order the InfoNCE gradient on direction k at the learned point is (1 − p̄) a_k^∞ − γ, with
-    a_k^∞ the N → ∞ coefficient, while the quartic uses the value of p̄ at W = 0, 1/N. Directions with
-    (1 − p̄) a_k^∞ ≤ γ < (1 − 1/N) a_k^∞ are flagged; `thresholds.weight_decay_at_learned_point` gives the
-    corrected critical values (p̄ measured at the quartic minimiser — an estimate; order 'exact' decides).
-    """
-    keep = 1.0 - 1.0 / spec.batch_size
-    crit = thresholds.weight_decay or ()
-    corrected = tuple((1.0 - p_bar) * g / keep for g in crit)
-    thresholds = replace(thresholds, weight_decay_at_learned_point=corrected)
-    band = [k + 1 for k, (g, c) in enumerate(zip(crit, corrected, strict=True)) if c <= spec.weight_decay < g]
-    if not band:
-        return thresholds, []
-    return thresholds, [
-        f"finite batch: the positive pair carries p̄ ≈ {p_bar:.3f} of the softmax at the quartic minimiser; "
-        f"direction(s) {band} survive at quartic order but may die at the learned point "
-        "((1 − p̄)·a_k ≤ γ) — check with --order exact"]
-
-
 def _finite_real(values: np.ndarray) -> list[float]:
     values = np.asarray(values)
     keep = np.isfinite(values) & (np.abs(values.imag) <= 1e-9 * np.maximum(1.0, np.abs(values.real)))
@@ -237,13 +496,14 @@ def critical_values(spec: Spec, moments: Moments, land: Landscape) -> Thresholds
         temps: Values = ()
         if spec.objective == "infonce" and gamma > 0:
             temps = tuple(float(spec.temperature * v / gamma) for v in np.linalg.eigvalsh(a)[::-1] if v > 0)
-        return Thresholds(kind=kind, weight_decay=decay, noise_scale=noise, temperature=temps)
+        return Thresholds(kind=kind, order="quartic", weight_decay=decay, noise_scale=noise, temperature=temps)
     b = single_product_form(land)
     e = None if b is None or spec.bias else common_eigenbasis(a, b)
     if e is None:
-        return Thresholds(kind="none")
+        return Thresholds(kind="none", order="quartic")
     a_k = np.einsum("ik,ij,jk->k", e, a, e)
     beta2 = np.einsum("ik,ij,jk->k", e, b, e) ** 2
     desc = lambda v: tuple(sorted(map(float, v), reverse=True))  # noqa: E731
-    return Thresholds(kind="global", weight_decay=desc(depth_critical_weight_decay(a_k, beta2, spec.depth)),
+    return Thresholds(kind="global", order="quartic",
+                      weight_decay=desc(depth_critical_weight_decay(a_k, beta2, spec.depth)),
                       weight_decay_metastable=desc(depth_metastable_weight_decay(a_k, beta2, spec.depth)))

@@ -23,14 +23,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from functools import partial
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from ..diagnostics.rank import numerical_rank
 from ..errors import UserError
-from ._optim import deep_shapes, lbfgs_minimise, product
 from .landscape import Landscape, quartic_loss
+
+if TYPE_CHECKING:  # torch only where the polynomial is minimised numerically: the closed forms stay light
+    import torch
 
 # Eigenvalues of A − γG within this relative distance of zero count as zero (rounding, not physics).
 EIG_RTOL = 1e-12
@@ -101,19 +103,69 @@ def _eliminate_unpenalised(a_eff: np.ndarray, b: np.ndarray) -> tuple[np.ndarray
     return lam_r, u_r, a_rr - a_rn @ pinv @ a_rn.T, u_n, elim
 
 
+def generalised_rows(a_rot: np.ndarray, lam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The closed form's algebra, batched over leading axes (module docstring).
+
+    a_rot (..., D, D): A′ in B's eigenbasis; lam (..., D): B's eigenvalues (all positive). Returns q (..., D), the
+    eigenvalues of Q = B^{-1/2} A′ B^{-1/2} descending, and rows (..., D, D): row k = √(max(q_k, 0)/2) (B^{-1/2} y_k)ᵀ
+    in B's eigenbasis, so the minimiser with d rows is the first min(d, #positive q) rows.
+    """
+    inv_sqrt = 1.0 / np.sqrt(lam)
+    q, y = np.linalg.eigh(inv_sqrt[..., :, None] * a_rot * inv_sqrt[..., None, :])
+    q, y = q[..., ::-1], y[..., ::-1]
+    rows = np.sqrt(np.clip(q, 0.0, None) / 2)[..., :, None] * np.swapaxes(y * inv_sqrt[..., :, None], -1, -2)
+    return q, rows
+
+
+def positive_count(q: np.ndarray) -> np.ndarray:
+    """#eigenvalues of Q above rounding (EIG_RTOL × the largest magnitude), over the last axis."""
+    return np.sum(q > EIG_RTOL * np.maximum(np.abs(q).max(axis=-1, keepdims=True), 1e-300), axis=-1)
+
+
 def closed_form_minimum(land: Landscape, b: np.ndarray) -> Minimum:
     """Depth-1 global minimum of −Tr[ŴA′Ŵᵀ] + Tr[(ŴBŴᵀ)²] (module docstring)."""
     lam_r, u_r, a_schur, u_n, elim = _eliminate_unpenalised(land.effective_quadratic, b)
-    inv_sqrt = 1.0 / np.sqrt(lam_r)
-    q, y = np.linalg.eigh(inv_sqrt[:, None] * a_schur * inv_sqrt[None, :])
-    q, y = q[::-1], y[:, ::-1]
-    k = int(min(land.embed_dim, np.sum(q > EIG_RTOL * max(np.abs(q).max(initial=0.0), 1e-300))))
+    q, rows = generalised_rows(a_schur, lam_r)
+    k = int(min(land.embed_dim, positive_count(q)))
     w_r = np.zeros((land.embed_dim, lam_r.size))
-    w_r[:k] = np.sqrt(q[:k] / 2)[:, None] * (y[:, :k] * inv_sqrt[:, None]).T
+    w_r[:k] = rows[:k]
     weights = w_r @ u_r.T + (w_r @ elim) @ u_n.T
     spec = embedding_spectrum(weights, land.data_cov, land.embed_dim)
     rank = count_rank(spec, 1e-10, absolute_floor(land.data_cov))  # round-off of exact zeros is not a direction
     return Minimum(weights, float(-np.sum(q[:k] ** 2) / 4), spec, rank, "closed_form")
+
+
+def closed_form_grid(quadratic: np.ndarray, product: np.ndarray, data_cov: np.ndarray, gammas: np.ndarray,
+                     dims: tuple[int, ...] | list[int]) -> tuple[np.ndarray, np.ndarray] | None:
+    """Embedding spectra and ranks of the depth-1 closed-form minimum for many landscapes at once (the
+    interactive explorer's grid; the same algebra as `closed_form_minimum`, `generalised_rows`).
+
+    quadratic, product: (P, D, D) — A and B of P landscapes −Tr[WAWᵀ] + Tr[(WBWᵀ)²] + γ‖W‖² (no bias: G = I);
+    data_cov (D, D); gammas (G,) weight decays; dims: embedding sizes. Returns spectra (P, G, len(dims), max(dims))
+    (descending, zero-padded beyond each size) and ranks (P, G, len(dims)) counted with `count_rank`'s rule, or
+    None where some B is singular (`closed_form_minimum` then eliminates unpenalised directions first).
+    """
+    lam, u = np.linalg.eigh(product)                                          # (P, D), (P, D, D)
+    if np.any(lam <= 1e-12 * np.maximum(lam.max(axis=-1, keepdims=True), 1e-300)):
+        return None
+    dim = quadratic.shape[-1]
+    ut = np.swapaxes(u, -1, -2)[:, None]
+    a_rot = ut @ (quadratic[:, None] - gammas[None, :, None, None] * np.eye(dim)) @ u[:, None]   # (P, G, D, D)
+    q, rows = generalised_rows(a_rot, np.broadcast_to(lam[:, None], a_rot.shape[:-1]))
+    alive = positive_count(q)                                                 # (P, G)
+    rows = rows @ ut                                                          # back to the input basis
+    floor = absolute_floor(data_cov)
+    spectra = np.zeros((*alive.shape, len(dims), max(dims)))
+    ranks = np.zeros((*alive.shape, len(dims)), dtype=np.int64)
+    for j, d in enumerate(dims):  # one batched eigen-decomposition per embedding size
+        keep = np.arange(min(d, dim)) < np.minimum(alive, d)[..., None]
+        w = rows[..., : min(d, dim), :] * keep[..., None]
+        spec = np.clip(np.linalg.eigvalsh(w @ data_cov @ np.swapaxes(w, -1, -2))[..., ::-1], 0.0, None)
+        spectra[..., j, : spec.shape[-1]] = spec
+        top = spec.max(axis=-1, initial=0.0)
+        ranks[..., j] = np.where(top <= max(floor, 1e-300), 0,
+                                 (spec > np.maximum(1e-10 * top, floor)[..., None]).sum(axis=-1))
+    return spectra, ranks
 
 
 def common_eigenbasis(a: np.ndarray, b: np.ndarray, rtol: float = 1e-9) -> np.ndarray | None:
@@ -208,6 +260,10 @@ def numerical_minimum(land: Landscape, depth: int = 1, n_starts: int = 6, seed: 
     """Minimise the landscape polynomial from `n_starts` random starts (float64 L-BFGS); keep the best."""
     if not land.expandable:
         raise ValueError(f"no quartic landscape: {land.reason}")
+    import torch
+
+    from ._optim import deep_shapes, lbfgs_minimise, product
+
     gen = torch.Generator().manual_seed(seed)
     scale = float(np.sqrt(max(np.abs(land.quadratic).max(), 1e-12)))
     best: tuple[float, np.ndarray] | None = None
@@ -245,12 +301,16 @@ def _quartic_balance_scale(land: Landscape) -> float:
 
 def _random_orthogonal(shape: tuple[int, int], gen: torch.Generator) -> torch.Tensor:
     """A (rows, cols) matrix with orthonormal rows or columns (all singular values 1)."""
+    import torch
+
     q, _ = torch.linalg.qr(torch.randn(max(shape), min(shape), generator=gen, dtype=torch.float64))
     return (q if shape[0] >= shape[1] else q.T).contiguous()
 
 
 def _balanced_factors(w: np.ndarray, depth: int) -> list[torch.Tensor]:
     """Factors W_1 … W_L (hidden width max(d, D)) with product w and equal singular values σ^{1/L}."""
+    import torch
+
     d, dim = w.shape
     hidden = max(d, dim)
     u, sv, vt = np.linalg.svd(w, full_matrices=False)
@@ -272,6 +332,8 @@ def _prune_directions(land: Landscape, depth: int, value: float, w: np.ndarray,
     directions active can keep one whose f_k(p*) > 0. Removing a direction (and re-optimising) is tried for each
     singular triplet, weakest first, while it lowers the loss.
     """
+    from ._optim import lbfgs_minimise, product
+
     improved = True
     while improved:
         improved = False
@@ -288,6 +350,8 @@ def _prune_directions(land: Landscape, depth: int, value: float, w: np.ndarray,
 
 
 def _deep_loss(land: Landscape, factors: list[torch.Tensor], depth: int) -> torch.Tensor:
+    from ._optim import product
+
     w = product(factors)
     if depth == 1:
         return quartic_loss(land, w)

@@ -10,10 +10,12 @@ One step (all on the device, no DataLoader):
     optimiser step at lr(step); EMA target update (BYOL)
 
 Every `log_every` steps a JSON line goes to metrics.jsonl (mean loss of the window, lr, L2 penalty,
-spectrum, effective rank, rank); every `checkpoint_every` steps an atomic checkpoint. `train(..., resume=True)`
-continues from the checkpoint and ends bit-identically where an uninterrupted run ends
-(tests/training/test_loop.py). A loss that becomes NaN/Inf stops the run with a UserError naming the step and
-the last finite checkpoint.
+spectrum, effective rank, rank); every `checkpoint_every` steps an atomic, checksummed checkpoint (the previous one
+is kept). `train(..., resume=True)` continues from the newest good checkpoint and ends bit-identically where an
+uninterrupted run ends, whatever the moment the process was killed (tests/training/test_loop.py,
+tests/reliability/test_crash.py); resuming a finished run changes nothing. A loss that becomes NaN/Inf stops the
+run with a UserError naming the step and the last finite checkpoint; Ctrl-C raises TrainingInterrupted naming the
+last checkpoint. One process per output folder (a lock); torch threads: `sslscape.threads` (restored afterwards).
 On CUDA the forward pass runs under bf16 autocast; on CPU everything is fp32 and deterministic for a seed.
 """
 
@@ -21,9 +23,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -34,15 +37,27 @@ from torch import Tensor
 from ..augment import Augment, Identity, ImageAugment, NoiseAugment, make_views
 from ..diagnostics.probe import knn_accuracy, linear_probe_accuracy
 from ..errors import UserError
-from ..io import append_jsonl, atomic_write_text, read_jsonl
+from ..io import (
+    append_jsonl,
+    atomic_write_text,
+    fault_fire,
+    fault_point,
+    folder_lock,
+    json_default,
+    read_jsonl,
+    remove_stale_temporaries,
+)
 from ..moments import moments_of, psd_factor
 from ..objectives import PREDICTIVE, byol_loss, simsiam_loss, view_loss
+from ..result import Result
 from ..spec import Spec, covariance_matrix
+from ..threads import resolve_threads, torch_threads
 from .checkpoint import (
     CHECKPOINT,
+    PREVIOUS,
     atomic_save_npy,
     atomic_write_json,
-    load_checkpoint,
+    load_latest,
     rng_state,
     save_checkpoint,
     set_rng_state,
@@ -64,10 +79,12 @@ from .optim import add_l2_grad, build_optimizer, decoupled_decay, l2_penalty, lr
 
 DEFAULT_DEEP_EMBED = 128  # embed_dim for MLP / ResNet when the spec leaves it unset
 SPECTRUM_SAMPLES = 2048  # clean eval examples behind a logged sample spectrum (d ≤ a few hundred)
+METRICS = "metrics.jsonl"
+SUMMARY = "summary.json"
 
 
 @dataclass(frozen=True)
-class TrainResult:
+class TrainResult(Result):
     """What a run ends with. `spectrum` is descending; `rank` is the collapse rank (train/metrics.py)."""
 
     steps: int
@@ -82,11 +99,12 @@ class TrainResult:
     config_hash: str
     out_dir: str | None
     model: SSLModel = field(repr=False, compare=False)
+    already_finished: bool = field(default=False, compare=False)  # `resume` found the run finished: nothing ran
 
-    def to_json(self) -> dict[str, Any]:
-        d = {k: v for k, v in self.__dict__.items() if k != "model"}
-        d["spectrum"] = list(self.spectrum)
-        return d
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe dict without the model; a non-finite loss becomes None (summary.json stays valid JSON)."""
+        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("model", "already_finished")}
+        return _finite(json.loads(json.dumps(d, default=json_default)))
 
 
 def resolve_device(name: str) -> torch.device:
@@ -246,35 +264,99 @@ def flush_denormal() -> Iterator[None]:
 
 
 def _truncate_metrics(path: Path, step: int) -> None:
-    """Drop metric lines after `step` (written before an interruption): a resumed file equals a fresh one."""
+    """Drop metric lines after `step` (written before an interruption) and a torn last line: a resumed file equals a
+    fresh one."""
     if not path.is_file():
         return
-    keep = [r for r in read_jsonl(path) if isinstance(r, dict) and r.get("step", step + 1) <= step]
+    keep = [r for r in read_jsonl(path) if isinstance(r, dict) and _step_of(r, step + 1) <= step]
     atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in keep))
 
 
+def _step_of(record: dict[str, Any], default: int) -> int:
+    step = record.get("step", default)
+    return step if isinstance(step, int) and not isinstance(step, bool) else default
+
+
+OUTPUTS = (CHECKPOINT, PREVIOUS, METRICS, SUMMARY, "embeddings.npy", "labels.npy")
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C (or SIGTERM, which the CLI turns into it) stopped `train`; says where to resume from.
+
+    A KeyboardInterrupt, so that scripts stop as they would anyway; `checkpoint` is the newest checkpoint on disk
+    (None when none was written yet), `checkpoint_step` its step, `step` the step reached.
+    """
+
+    def __init__(self, step: int, total: int, checkpoint: Path | None, checkpoint_step: int | None) -> None:
+        self.step, self.total, self.checkpoint, self.checkpoint_step = step, total, checkpoint, checkpoint_step
+        where = (f"the last checkpoint is {checkpoint} (step {checkpoint_step})" if checkpoint is not None
+                 else "no checkpoint was written yet")
+        super().__init__(f"interrupted at step {step} of {total}; {where}")
+
+
 def train(config: TrainConfig, out_dir: str | Path | None = None, *, resume: bool = False,
-          stop_after: int | None = None, progress: Progress | None = None) -> TrainResult:
+          stop_after: int | None = None, progress: Progress | None = None, threads: int | None = None) -> TrainResult:
     """Train the config's model; write checkpoint.pt, metrics.jsonl, embeddings.npy, summary.json to out_dir.
 
-    `resume=True` continues from out_dir/checkpoint.pt (refused if written by another config). `stop_after`
-    ends the loop after that many total steps without the final outputs, as an interruption would.
-    `progress(done, total, metrics)` is called every few steps (the CLI draws a bar with it).
+    `resume=True` continues from out_dir/checkpoint.pt (refused if written by another config; a truncated or
+    corrupt one is reported with a CheckpointWarning and the previous one, checkpoint.prev.pt, is used). Resuming a
+    finished run changes nothing and returns its recorded result with `already_finished=True`. Without `resume`
+    the folder's earlier outputs are removed first. `stop_after` ends the loop after that many total steps without
+    the final outputs, as an interruption would. `progress(done, total, metrics)` is called every few steps (the CLI
+    draws a bar with it). `threads`: torch threads for the run (None: `sslscape.threads.resolve_threads`), restored
+    afterwards. One process per out_dir: a second one gets a UserError (`sslscape.io.folder_lock`).
+    Ctrl-C raises `TrainingInterrupted` (a KeyboardInterrupt) naming the last checkpoint.
     """
+    out = Path(out_dir) if out_dir is not None else None
+    lock = folder_lock(out, "training run") if out is not None else contextlib.nullcontext()
+    with torch_threads(resolve_threads(threads)), lock:
+        return _train(config, out, resume, stop_after, progress)
+
+
+def _newest_checkpoint(out: Path | None) -> Path | None:
+    if out is None:
+        return None
+    return next((out / n for n in (CHECKPOINT, PREVIOUS) if (out / n).is_file()), None)
+
+
+def _recorded_result(out: Path, config_hash: str, steps: int, model: SSLModel) -> TrainResult | None:
+    """The result summary.json records for a finished run of this config, or None (missing, torn or another run)."""
+    try:
+        summary = json.loads((out / SUMMARY).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(summary, dict) or summary.get("config_hash") != config_hash or summary.get("steps") != steps:
+        return None
+    try:
+        kept = {k: summary[k] for k in ("steps", "final_loss", "effective_rank", "rank", "knn_accuracy",
+                                        "linear_probe_accuracy", "samples_per_s", "wall_s")}
+        return TrainResult(**kept, spectrum=tuple(summary["spectrum"]), config_hash=config_hash, out_dir=str(out),
+                           model=model, already_finished=True)
+    except (KeyError, TypeError):
+        return None
+
+
+def _train(config: TrainConfig, out: Path | None, resume: bool, stop_after: int | None,
+           progress: Progress | None) -> TrainResult:
     run = _Run(config)
     spec, sched, model, opt = run.spec, config.schedule, run.model, run.optimizer
-    out = Path(out_dir) if out_dir is not None else None
     ckpt_path = out / CHECKPOINT if out is not None else None
-    metrics_path = out / "metrics.jsonl" if out is not None else None
+    metrics_path = out / METRICS if out is not None else None
     config_hash = config.trajectory_hash()
     gamma, mode = spec.weight_decay, config.optimizer.weight_decay_mode
-    start, last_ckpt_step = 0, None
+    start, last_ckpt_step, wall_before, last_loss = 0, None, 0.0, float("nan")
     window = torch.zeros((), device=run.device)
     window_n = 0
+    found = None
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-    if resume and ckpt_path is not None and ckpt_path.is_file():
-        ckpt = load_checkpoint(ckpt_path, config_hash)
+        remove_stale_temporaries(out, OUTPUTS)
+        found = load_latest(out, config_hash) if resume else None
+        if found is None:  # a fresh run: nothing of an earlier run stays to be mixed with this one
+            for name in OUTPUTS:
+                (out / name).unlink(missing_ok=True)
+            atomic_write_text(metrics_path, "")
+    if found is not None:
+        ckpt, _ = found
         model.load_state_dict(ckpt["model"])
         if run.target is not None:
             run.target.load_state_dict(ckpt["target"])
@@ -282,14 +364,17 @@ def train(config: TrainConfig, out_dir: str | Path | None = None, *, resume: boo
         set_rng_state(run.gen, ckpt["rng"])
         start = last_ckpt_step = ckpt["step"]
         window, window_n = ckpt["window"].to(run.device), ckpt["window_n"]
+        wall_before, last_loss = ckpt["wall_s"], ckpt["last_loss"]
+        if start >= sched.steps:
+            recorded = _recorded_result(out, config_hash, sched.steps, model)
+            if recorded is not None:
+                return recorded  # finished: nothing is recomputed or rewritten
         _truncate_metrics(metrics_path, start)
-    elif metrics_path is not None:
-        metrics_path.write_text("")
     stop = sched.steps if stop_after is None else min(sched.steps, stop_after)
     check_every = 1 if run.device.type == "cpu" else sched.log_every  # a sync per step is free on CPU only
     autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if run.device.type == "cuda"
                 else contextlib.nullcontext())
-    last_loss = float("nan")
+    t0 = time.perf_counter()
 
     def checkpoint(step: int) -> None:
         nonlocal last_ckpt_step
@@ -299,7 +384,8 @@ def train(config: TrainConfig, out_dir: str | Path | None = None, *, resume: boo
             "config_hash": config_hash, "step": step, "model": model.state_dict(),
             "target": run.target.state_dict() if run.target is not None else None,
             "optimizer": opt.state_dict(), "rng": rng_state(run.gen), "window": window.cpu(),
-            "window_n": window_n, "config": config.model_dump(mode="json")})
+            "window_n": window_n, "last_loss": last_loss, "wall_s": wall_before + time.perf_counter() - t0,
+            "config": config.model_dump(mode="json")})
         last_ckpt_step = step
 
     def fail(step: int, value: float) -> UserError:
@@ -308,60 +394,69 @@ def train(config: TrainConfig, out_dir: str | Path | None = None, *, resume: boo
         return UserError(f"loss became {value} at step {step}; {where}. Lower schedule.lr, add warmup or "
                          "raise spec.weight_decay")
 
-    t0 = time.perf_counter()
     last_line: dict[str, Any] = {}
-    with flush_denormal():
-        for step in range(start, stop):
-            lr = lr_at(step, sched)
-            for group in opt.param_groups:
-                group["lr"] = lr
-            batch = run.source.batch(step, run.batch_size, run.gen)
-            anchor, positive, clean = make_views(batch.x, run.augment, spec.protocol, run.gen)
-            with autocast:
-                loss = ssl_loss(spec, model, run.target, anchor, positive, clean)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            if mode == "l2":
-                add_l2_grad(run.decayed, gamma)
-            opt.step()
-            if mode == "decoupled":
-                decoupled_decay(run.decayed, gamma, lr)
-            if run.target is not None:
-                run.target.update(model)
-            window += loss.detach().float()
-            window_n += 1
-            done = step + 1
-            if done % check_every == 0 and not torch.isfinite(window):
-                raise fail(done, float(loss.detach()))
-            if done % sched.log_every == 0 or done == sched.steps:
-                last_loss = float(window) / window_n
-                if not np.isfinite(last_loss):
-                    raise fail(done, last_loss)
-                m = run.measure()
-                line = {"step": done, "loss": last_loss, "lr": lr,
-                        "penalty": gamma * float(l2_penalty(run.decayed)),
-                        "effective_rank": m.effective_rank, "rank": m.rank, "spectrum": m.spectrum.tolist()}
-                if metrics_path is not None:
-                    append_jsonl(metrics_path, line)
-                window, window_n = torch.zeros((), device=run.device), 0
-                last_line = line
-            if done % sched.checkpoint_every == 0 or done == sched.steps:
-                if window_n and not torch.isfinite(window):
+    done = start
+    try:
+        with flush_denormal():
+            for step in range(start, stop):
+                lr = lr_at(step, sched)
+                for group in opt.param_groups:
+                    group["lr"] = lr
+                batch = run.source.batch(step, run.batch_size, run.gen)
+                anchor, positive, clean = make_views(batch.x, run.augment, spec.protocol, run.gen)
+                with autocast:
+                    loss = ssl_loss(spec, model, run.target, anchor, positive, clean)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                if mode == "l2":
+                    add_l2_grad(run.decayed, gamma)
+                opt.step()
+                if mode == "decoupled":
+                    decoupled_decay(run.decayed, gamma, lr)
+                if run.target is not None:
+                    run.target.update(model)
+                window += loss.detach().float()
+                window_n += 1
+                done = step + 1
+                if done % check_every == 0 and not torch.isfinite(window):
                     raise fail(done, float(loss.detach()))
-                checkpoint(done)
-            if progress is not None and (done % 10 == 0 or done == stop):
-                progress(done, sched.steps, last_line)
-    wall = time.perf_counter() - t0
-    steps_run = max(0, stop - start)
-    if stop < sched.steps:  # interrupted on purpose: no final outputs
-        rate = steps_run * run.batch_size / max(wall, 1e-9)
-        return TrainResult(stop, last_loss, (), 0.0, 0, None, None, rate, wall, config_hash,
-                           str(out) if out else None, model)
-    return _finish(run, out, last_loss, steps_run, wall, config_hash)
+                if done % sched.log_every == 0 or done == sched.steps:
+                    last_loss = float(window) / window_n
+                    if not np.isfinite(last_loss):
+                        raise fail(done, last_loss)
+                    m = run.measure()
+                    line = {"step": done, "loss": last_loss, "lr": lr,
+                            "penalty": gamma * float(l2_penalty(run.decayed)),
+                            "effective_rank": m.effective_rank, "rank": m.rank, "spectrum": m.spectrum.tolist()}
+                    if metrics_path is not None:
+                        append_jsonl(metrics_path, line)
+                    window, window_n = torch.zeros((), device=run.device), 0
+                    last_line = line
+                if done % sched.checkpoint_every == 0 or done == sched.steps:
+                    if window_n and not torch.isfinite(window):
+                        raise fail(done, float(loss.detach()))
+                    checkpoint(done)
+                if progress is not None and (done % 10 == 0 or done == stop):
+                    progress(done, sched.steps, last_line)
+                if (action := fault_point("step")) is not None:
+                    fault_fire(action)
+        wall = wall_before + time.perf_counter() - t0
+        if stop < sched.steps:  # interrupted on purpose: no final outputs
+            rate = max(0, stop - start) * run.batch_size / max(wall - wall_before, 1e-9)
+            return TrainResult(stop, last_loss, (), 0.0, 0, None, None, rate, wall, config_hash,
+                               str(out) if out else None, model)
+        return _finish(run, out, last_loss, wall, config_hash)
+    except KeyboardInterrupt as exc:
+        if isinstance(exc, TrainingInterrupted):
+            raise
+        newest = _newest_checkpoint(out)
+        raise TrainingInterrupted(done, sched.steps, newest,
+                                  last_ckpt_step if newest is not None else None) from exc
 
 
-def _finish(run: _Run, out: Path | None, last_loss: float, steps_run: int, wall: float,
-            config_hash: str) -> TrainResult:
+def _finish(run: _Run, out: Path | None, last_loss: float, wall: float, config_hash: str) -> TrainResult:
+    """Final measurement, kNN / probe and the final outputs (embeddings, labels, then summary.json last: a run is
+    finished when its summary exists). Fault point 'final-outputs' (tests) falls between the two."""
     config, measured = run.config, run.measure()
     evalset = run.source.eval_set()
     knn = probe = None
@@ -376,12 +471,19 @@ def _finish(run: _Run, out: Path | None, last_loss: float, steps_run: int, wall:
     result = TrainResult(
         steps=config.schedule.steps, final_loss=last_loss, spectrum=tuple(measured.spectrum.tolist()),
         effective_rank=measured.effective_rank, rank=measured.rank, knn_accuracy=knn,
-        linear_probe_accuracy=probe, samples_per_s=steps_run * run.batch_size / max(wall, 1e-9), wall_s=wall,
-        config_hash=config_hash, out_dir=str(out) if out else None, model=run.model)
+        linear_probe_accuracy=probe, samples_per_s=config.schedule.steps * run.batch_size / max(wall, 1e-9),
+        wall_s=wall, config_hash=config_hash, out_dir=str(out) if out else None, model=run.model)
     if out is not None:
         atomic_save_npy(out / "embeddings.npy", run.features(evalset.x, embed=True).cpu().numpy())
         if evalset.y is not None:
             atomic_save_npy(out / "labels.npy", evalset.y.cpu().numpy())
-        summary = {**result.to_json(), "config": config.model_dump(mode="json")}
-        atomic_write_json(out / "summary.json", summary)
+        if (action := fault_point("final-outputs")) is not None:
+            fault_fire(action)
+        summary = {**result.to_dict(), "config": config.model_dump(mode="json")}
+        atomic_write_json(out / SUMMARY, summary, fault="summary-write")
     return result
+
+
+def _finite(record: dict[str, Any]) -> dict[str, Any]:
+    """NaN/Inf floats → None: summary.json stays valid JSON (json.dumps would write the non-standard NaN)."""
+    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in record.items()}

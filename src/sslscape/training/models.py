@@ -1,6 +1,6 @@
 """Encoders, heads and EMA targets — plain PyTorch, one class per idea.
 
-The theory's encoders (DESIGN.md §1):
+The theory's encoders (docs/theory.md):
 
     linear        z = W x + b,              W ∈ R^{d×D}, b optional
     deep linear   z = W_L ⋯ W_1 x + b,      W_1 ∈ R^{h×D}, W_l ∈ R^{h×h}, W_L ∈ R^{d×h}

@@ -1,0 +1,507 @@
+"""SimSiam and BYOL with a linear encoder W (d×D) and a linear predictor P (d×d): the per-eigendirection closed form
+(docs/theory.md §7; the approach of Tian, Chen & Ganguli 2021, for sslscape's own losses, which are *linear* in
+the prediction: −p·z for dot, −cos(p, z) for cosine).
+
+Population stop-gradient dynamics in gradient time t = Σ lr, weight decay + γ(‖W‖² + ‖P‖²), X = C + μμᵀ:
+
+    dot:      Ẇ = Pᵀ W_t X − 2γ W,   Ṗ = W_t X Wᵀ − 2γ P        (W_t = W for SimSiam, the EMA target A for BYOL,
+                                                                Ȧ = κ (W − A), κ = −ln β / lr)
+    for every objective and similarity:  PᵀP − WWᵀ = e^{−4γt} (P₀ᵀP₀ − W₀W₀ᵀ)   (conservation law)
+
+Aligned reduction (W = V diag(w) Uᵀ, P = V diag(p) Vᵀ, U = eigenvectors of X, eigenvalues λ_k):
+
+    dot SimSiam   ẇ = (λp − 2γ) w,  ṗ = λw² − 2γp. The nonzero fixed point w = p = 2γ/λ is a saddle: no stable
+                  nonzero state — each direction collapses to 0 or escapes to infinity (finite-time blow-up).
+                  Exact solution by the time change s = λ(1 − e^{−2γt})/(2γ): direction k escapes iff
+                  γ < γ*_k = λ_k / (2 s*(p₀, w₀)),  s* = ∫_{p₀}^∞ dp/(p² − c),  c = p₀² − w₀²
+                  (any start, aligned or not: γ* = 1/(2 s*(W₀, P₀)), `matrix_blowup_time`).
+    dot BYOL      ẇ = λpa − 2γw, ṗ = λaw − 2γp, ȧ = κ(w − a): the same saddle for every EMA rate; the bracket
+                  λ min(w₀, p₀)/2 ≤ γ*_k ≤ λ max(w₀, p₀)/2 holds for every κ (so γ* = λp₀/2 for a balanced
+                  start, w₀ = p₀); inside it γ*_k comes from quadrature of the three equations.
+    cosine        scale-invariant: weight decay only rescales time (no critical weight decay, the EMA does not
+                  move the end state). Mean field (‖p‖, ‖z‖ by their RMS), ρ_k = λ_k/(λ_k + s_k):
+                  direction k survives iff ρ_k > r √max(c_k, 0), c_k = p₀² − w₀²,
+                  with r fixed by Σ_alive (ρ_k²/r² − c_k) = ‖W₀‖²; survivors have w_k² = ρ_k²/r² − c_k.
+
+The start (w₀, p₀) is the trainer's (`sslscape.training.models`): W₀ ~ init_scale·N(0, 1/D) → w₀² = init_scale²·d/D
+per data direction, P₀ = I + 0.1 G/√d → p₀ = 1. Everything is numpy; the closed forms take well under a
+millisecond, the BYOL-dot quadrature (only for an unbalanced start, w₀ ≠ p₀) and `matrix_blowup_time` 0.05–0.3 s.
+Checked against independent integrations of the reduced and the full matrix dynamics in
+tests/theory/test_predictive.py.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from ..moments import Moments, moments_of
+from ..result import Result
+from ..spec import Spec
+
+Objective = Literal["simsiam", "byol"]
+Similarity = Literal["dot", "cosine"]
+Init = Literal["trainer"]
+
+TRAINER_PREDICTOR_NOISE = 0.1   # training/models.py `linear_predictor`: P₀ = I + 0.1 G/√d
+TRAINER_INIT_SCALE = 1.0        # training/config.py ModelConfig.init_scale: W₀ ~ init_scale · N(0, 1/D)
+TRAINER_LR = 1e-2               # compare's recipe (compare.COMPARE_LR): the EMA rate κ = −ln β / lr needs it
+TRAINER_STEPS = 3000            # compare's recipe (compare.COMPARE_STEPS), cosine schedule to 0
+
+
+@dataclass(frozen=True)
+class PredictiveResult(Result):
+    """What the per-eigendirection theory says about one SimSiam/BYOL problem.
+
+    Modes are the eigenvectors u_k of X = C + μμᵀ in descending eigenvalue order (`eigenvalues`); `modes` are the
+    ≤ d of them the aligned model uses (the d largest λ for dot, the d largest SNR ρ for cosine).
+
+    surviving               indices k (into `eigenvalues`) of the directions that survive: for dot the ones that
+                            escape to infinity (the dynamics have no stable nonzero state), for cosine the ones
+                            alive at the stationary point (23)
+    rank                    len(surviving)
+    measured_rank           the collapse-rule rank a run shows: dot → 1 if anything escapes (the fastest direction
+                            blows up first and dominates by any number of decades), else 0; cosine → rank
+    fate                    'collapse' (W → 0), 'diverge' (dot, some direction escapes), 'stationary' (cosine)
+    spectrum                predicted eigenvalues of W C Wᵀ, descending, length d: dot → the shape a run shows
+                            when rank ≥ 1 (λ_k of the first direction to blow up, 0 for the others: it dominates
+                            them by any number of decades), all 0 when everything collapses; cosine → λ_k w_k² in
+                            the rescaled frame (21), i.e. the shape — the overall scale decays as e^{−4γt}
+    critical_weight_decay   per entry of `modes`: γ*_k (dot; None where the direction never escapes) — None for
+                            cosine (no critical weight decay exists, §5.2)
+    saddle                  dot: the unstable nonzero fixed point w* = p* = 2γ/λ_k per mode, as λ_k w*² (11)
+    """
+
+    objective: str
+    similarity: str
+    eigenvalues: tuple[float, ...]
+    modes: tuple[int, ...]
+    surviving: tuple[int, ...]
+    rank: int
+    measured_rank: int
+    fate: str
+    spectrum: tuple[float, ...]
+    critical_weight_decay: tuple[float | None, ...]
+    snr: tuple[float, ...] = ()
+    saddle: tuple[float, ...] = ()
+    ema_rate: float | None = None
+    init_w0: tuple[float, ...] = ()
+    init_p0: float = 1.0
+    r: float | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# dot similarity, SimSiam: exact closed forms (13)–(15)
+# ---------------------------------------------------------------------------------------------------------------
+def blowup_time(p0: float | np.ndarray, w0: float | np.ndarray) -> np.ndarray:
+    """s*(p₀, w₀) = ∫_{p₀}^∞ dp / (p² − c), c = p₀² − w₀²: blow-up time of dw/ds = pw, dp/ds = w² (13).
+
+    c > 0 (p₀ > 0):  artanh(√c / p₀) / √c;   c = 0:  1/p₀;   c < 0:  (π/2 − arctan(p₀ / √−c)) / √−c.
+    Infinite when the direction can never grow (w₀ = 0, or p₀ ≤ 0 with c ≥ 0).
+    """
+    p0 = np.asarray(p0, dtype=float)
+    w0 = np.abs(np.asarray(w0, dtype=float))
+    p0, w0 = np.broadcast_arrays(p0, w0)
+    c = p0 * p0 - w0 * w0
+    out = np.full(p0.shape, np.inf)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pos = (c > 1e-14 * np.maximum(p0 * p0, 1e-300)) & (p0 > 0) & (w0 > 0)
+        rc = np.sqrt(np.where(pos, c, 1.0))
+        out = np.where(pos, np.arctanh(np.minimum(rc / np.where(p0 > 0, p0, 1.0), 1 - 1e-16)) / rc, out)
+        neg = c < -1e-14 * np.maximum(w0 * w0, 1e-300)
+        rn = np.sqrt(np.where(neg, -c, 1.0))
+        out = np.where(neg, (0.5 * np.pi - np.arctan(p0 / rn)) / rn, out)
+        zero = ~pos & ~neg & (p0 > 0) & (w0 > 0)
+        out = np.where(zero, 1.0 / np.where(p0 > 0, p0, 1.0), out)
+    return out
+
+
+def escape_time(lam: np.ndarray, gamma: float, p0: float, w0: np.ndarray) -> np.ndarray:
+    """Gradient time t* at which dot-SimSiam direction k blows up: λ(1 − e^{−2γt*})/(2γ) = s*(p₀, w₀) (12), i.e.
+    t* = −ln(1 − 2γ s*/λ)/(2γ) (t* = s*/λ at γ = 0); inf where it never escapes. For BYOL an estimate (the EMA
+    target lags: later)."""
+    lam = np.asarray(lam, float)
+    s_star = blowup_time(p0, w0) * np.ones_like(lam)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x = np.where(lam > 0, s_star / np.where(lam > 0, lam, 1.0), np.inf)
+        if gamma <= 0:
+            return x
+        arg = 1.0 - 2.0 * gamma * x
+        return np.where(arg > 0, -np.log(np.where(arg > 0, arg, 1.0)) / (2.0 * gamma), np.inf)
+
+
+def simsiam_dot_critical_weight_decay(lam: np.ndarray, p0: float, w0: np.ndarray,
+                                      horizon: float | None = None) -> np.ndarray:
+    """γ*_k = λ_k / (2 s*) (14); with a finite horizon T the root of λ(1 − e^{−2γT})/(2γ) = s* (15).
+
+    inf when s* = 0 is impossible; 0 where the direction cannot escape at all (λ ≤ 0 or s* = ∞), or cannot
+    escape within T even at γ = 0 (λT < s*).
+    """
+    lam = np.asarray(lam, dtype=float)
+    s_star = blowup_time(p0, w0) * np.ones_like(lam)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        g = np.where((lam > 0) & np.isfinite(s_star), lam / (2.0 * s_star), 0.0)
+    if horizon is None:
+        return g
+    out = np.zeros_like(g)
+    for i, (l, s) in enumerate(zip(lam, s_star, strict=True)):
+        if l <= 0 or not np.isfinite(s) or l * horizon <= s:
+            continue
+        f = lambda gam, l=l, s=s: l * (-math.expm1(-2 * gam * horizon)) / (2 * gam) - s  # noqa: E731 (decreasing)
+        lo, hi = 1e-300, g[i]            # f(hi) ≤ 0 since 1 − e^{−x} < 1; f(0⁺) = lT − s > 0
+        for _ in range(200):
+            mid = 0.5 * (lo + hi) if lo > 0 else hi / 2
+            if f(mid) > 0:
+                lo = mid
+            else:
+                hi = mid
+            if hi - lo <= 1e-13 * hi:
+                break
+        out[i] = 0.5 * (lo + hi)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# dot similarity, BYOL: quadrature of (16)
+# ---------------------------------------------------------------------------------------------------------------
+def byol_dot_escapes(lam: np.ndarray, gamma: np.ndarray, kappa: float, p0: float, w0: np.ndarray,
+                     horizon: float | None = None, max_steps: int = 20000) -> np.ndarray:
+    """Fate of each (λ, γ) pair under ẇ = λpa − 2γw, ṗ = λaw − 2γp, ȧ = κ(w − a), (w, p, a)(0) = (w₀, p₀, w₀).
+
+    Returns +1 escaped, −1 collapsed, 0 undecided (within `horizon`, or `max_steps` steps). Vectorised: RK4 for
+    (w, p) with a per-element step h = 0.1 / (λ·max(p, |a|, |w|) + 2γ); inside a step the target a follows the
+    exact solution of ȧ = κ(w − a) for a linearly moving w (stiff for large κ). κ = inf is SimSiam (a ≡ w).
+    """
+    lam, gamma, w0 = np.broadcast_arrays(np.asarray(lam, float), np.asarray(gamma, float),
+                                         np.asarray(w0, float))
+    lam, gamma, w0 = lam.ravel().copy(), gamma.ravel().copy(), np.abs(w0.ravel().copy())
+    n = lam.size
+    w, p, a = w0.copy(), np.full(n, float(p0)), w0.copy()
+    t = np.zeros(n)
+    fate = np.zeros(n, dtype=int)
+    fate[(lam <= 0) | (w0 == 0)] = -1
+    simsiam = not np.isfinite(kappa)
+    T = np.inf if horizon is None else float(horizon)
+
+    def rhs(w_, p_, a_):
+        tgt = w_ if simsiam else a_
+        return lam * p_ * tgt - 2 * gamma * w_, lam * tgt * w_ - 2 * gamma * p_
+
+    def follow(a_, w_, slope, tau):
+        """a(τ) solving ȧ = κ(w_n + slope·τ − a) exactly: the target trails a linearly moving w by slope/κ
+        (stable and accurate when κ is large, where plain RK4 would need h < 1/κ)."""
+        if simsiam:
+            return w_ + slope * tau
+        e = np.exp(-kappa * tau)
+        return w_ + slope * tau - slope / kappa * (1 - e) + (a_ - w_) * e
+
+    for _ in range(max_steps):
+        live = fate == 0
+        if not live.any():
+            break
+        scale = lam * np.maximum.reduce([np.abs(p), np.abs(a), np.abs(w)]) + 2 * gamma
+        h = np.where(live, 0.1 / np.maximum(scale, 1e-300), 0.0)
+        h = np.minimum(h, np.maximum(T - t, 0.0))
+        k1 = rhs(w, p, a)
+        k2 = rhs(w + 0.5 * h * k1[0], p + 0.5 * h * k1[1], follow(a, w, k1[0], 0.5 * h))
+        k3 = rhs(w + 0.5 * h * k2[0], p + 0.5 * h * k2[1], follow(a, w, k2[0], 0.5 * h))
+        k4 = rhs(w + h * k3[0], p + h * k3[1], follow(a, w, k3[0], h))
+        w_new = w + h / 6 * (k1[0] + 2 * k2[0] + 2 * k3[0] + k4[0])
+        p = p + h / 6 * (k1[1] + 2 * k2[1] + 2 * k3[1] + k4[1])
+        a = w_new if simsiam else follow(a, w, (w_new - w) / np.where(h > 0, h, 1.0), h)
+        w = w_new
+        t = t + h
+        m = np.maximum.reduce([np.abs(p), np.abs(w), np.abs(a)])
+        # escape is certain in R = {λa > 2γ, λp > 2γ, w ≥ a}: R is forward-invariant and w + p grows at rate
+        # ≥ λa − 2γ > 0 there (derivation §4.3)
+        up = live & (lam * a > 2 * gamma) & (lam * p > 2 * gamma) & (w >= a) & (w > 0)
+        # collapse is certain once λ·max(p, |w|, |a|) < 2γ: the largest of the three then decreases (§4.3)
+        down = live & ((lam * m < 2 * gamma) | (m < 1e-30))
+        fate[up] = 1
+        fate[down & ~up] = -1
+        fate[live & (t >= T) & (fate == 0)] = 0
+        if horizon is not None and np.all((fate != 0) | (t >= T)):
+            break
+    return fate
+
+
+def byol_dot_critical_weight_decay(lam: np.ndarray, kappa: float, p0: float, w0: np.ndarray,
+                                   horizon: float | None = None, rounds: int = 3, grid: int = 16,
+                                   max_steps: int = 4000) -> np.ndarray:
+    """γ*_k of (16) by a vectorised grid refinement in γ (escape is monotone in γ, checked in tests).
+
+    Bracketed by the closed-form bounds λ min(p₀, w₀)/2 ≤ γ* ≤ λ max(p₀, w₀)/2 (§4.3: escape and collapse are
+    certain from the start outside them); `rounds` refinements of a `grid`-point grid give a relative accuracy of
+    about (|p₀ − w₀| / max(p₀, w₀)) · grid^-rounds.
+    """
+    lam = np.asarray(lam, float)
+    w0 = np.broadcast_to(np.abs(np.asarray(w0, float)), lam.shape)
+    lo = lam * np.minimum(w0, p0) / 2
+    hi = lam * np.maximum(w0, p0) / 2
+    open_ = np.flatnonzero((hi > lo * (1 + 1e-12)) & (lam > 0))  # a balanced start (w₀ = p₀) needs no quadrature
+    for _ in range(rounds if open_.size else 0):
+        gs = lo[open_, None] + (hi - lo)[open_, None] * np.linspace(0, 1, grid + 2)[None, 1:-1]
+        fate = byol_dot_escapes(np.repeat(lam[open_, None], grid, 1), gs, kappa, p0,
+                                np.repeat(w0[open_, None], grid, 1), horizon, max_steps).reshape(gs.shape)
+        esc = fate == 1
+        for j, i in enumerate(open_):
+            idx = np.flatnonzero(esc[j])
+            last = idx.max() if idx.size else -1
+            lo[i], hi[i] = (gs[j, last] if last >= 0 else lo[i]), (gs[j, last + 1] if last + 1 < grid else hi[i])
+    return np.where(lam > 0, 0.5 * (lo + hi), 0.0)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# cosine similarity: mean-field stationary state (23)–(24)
+# ---------------------------------------------------------------------------------------------------------------
+def cosine_mean_field_state(rho: np.ndarray, c: np.ndarray, norm_w: float) -> tuple[np.ndarray, float]:
+    """Alive set and r of (24): alive iff ρ_k > r √max(c_k, 0), Σ_alive (ρ_k²/r² − c_k) = ‖W₀‖².
+
+    The left side decreases in r and the alive set shrinks with r, so the solution is unique: try the n most
+    informative directions (largest ρ, directions with c_k ≤ 0 always in) for n = all … 1.
+    Returns (w² per mode, r); collapsed modes get w² = 0.
+    """
+    rho, c = np.asarray(rho, float), np.asarray(c, float)
+    forced = c <= 0
+    order = np.lexsort((-rho, ~forced))  # forced-alive first, then by decreasing ρ
+    for n in range(rho.size, 0, -1):
+        alive = np.zeros(rho.size, bool)
+        alive[order[:n]] = True
+        denom = norm_w + float(np.sum(c[alive]))
+        if denom <= 0:
+            continue
+        r = math.sqrt(float(np.sum(rho[alive] ** 2)) / denom)
+        implied = forced | (rho > r * np.sqrt(np.clip(c, 0, None)))
+        if np.array_equal(implied, alive):
+            return np.where(alive, np.clip(rho**2 / r**2 - c, 0.0, None), 0.0), r
+    return np.zeros_like(rho), float("nan")  # unreachable for norm_w > 0 (kept as a safe answer)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the driver
+# ---------------------------------------------------------------------------------------------------------------
+def ema_rate(ema_decay: float, lr: float) -> float:
+    """κ = −ln β / lr: A_{n+1} = β A_n + (1 − β) W_n is A(t) relaxing to W at rate κ in t = lr·n (6)."""
+    if not 0.0 <= ema_decay < 1.0:
+        raise ValueError(f"ema_decay must be in [0, 1), got {ema_decay}")
+    return math.inf if ema_decay == 0.0 else -math.log(ema_decay) / lr
+
+
+def init_scales(init: Init, init_scale: float, cov: np.ndarray, d: int, dim: int) -> float:
+    """w₀²: the squared norm ‖W₀u_k‖² of the encoder along one data eigenvector (what the aligned model calls w_k)
+    at the trainer's start W₀ ~ init_scale · N(0, 1/D): its mean is init_scale² · d/D (d rows of variance
+    init_scale²/D); the spread between seeds is ±√(2/d) relative."""
+    if init != "trainer":
+        raise ValueError(f"init must be 'trainer', got {init!r}")
+    return init_scale**2 * d / dim
+
+
+def predictive_fixed_points(cov: np.ndarray, noise_cov: np.ndarray | None = None, weight_decay: float = 0.0,
+                            objective: Objective = "simsiam", similarity: Similarity = "dot",
+                            ema_decay: float = 0.99, embed_dim: int | None = None, lr: float | None = None, *,
+                            mean: np.ndarray | None = None, init: Init = "trainer", init_scale: float = 1.0,
+                            p0: float = 1.0, w0: float | np.ndarray | None = None,
+                            horizon: float | None = None) -> PredictiveResult:
+    """Per-eigendirection fate of SimSiam/BYOL, linear encoder and predictor (module docstring, docs/theory.md §7).
+
+    cov, noise_cov  C and S (vectors are diagonals); S = noise_scale · noise_cov as in `moments_of`
+    weight_decay    γ of + γ(‖W‖² + ‖P‖²)
+    ema_decay, lr   BYOL's per-step EMA β and the step size; κ = −ln β / lr (6). lr defaults to the trainer's
+                    (compare's recipe, TRAINER_LR) when BYOL needs it
+    init, init_scale, p0, w0
+                    the initial state of each direction: p₀ (predictor eigenvalue, default 1 = the identity) and
+                    w₀ (‖W₀u_k‖ along each data eigenvector; default from the preset, see `init_scales`)
+    horizon         total gradient time T = Σ lr of the run (None: t → ∞); dot only — directions that would
+                    escape after T are reported as collapsed
+    """
+    cov = np.atleast_2d(np.asarray(cov, dtype=float))
+    if cov.shape[0] == 1 and cov.shape[1] > 1:
+        cov = np.diag(cov.ravel())
+    dim = cov.shape[0]
+    noise = np.zeros((dim, dim)) if noise_cov is None else np.asarray(noise_cov, dtype=float)
+    if noise.ndim == 1:
+        noise = np.diag(noise)
+    if objective not in ("simsiam", "byol"):
+        raise ValueError(f"objective must be 'simsiam' or 'byol', got {objective!r}")
+    if similarity not in ("dot", "cosine"):
+        raise ValueError(f"similarity must be 'dot' or 'cosine' (euclidean is not covered), got {similarity!r}")
+    d = int(embed_dim or dim)
+    gamma = float(weight_decay)
+    mu = np.zeros(dim) if mean is None else np.asarray(mean, float)
+    x2 = cov + np.outer(mu, mu)
+    x2 = (x2 + x2.T) / 2
+    # eigenbasis of X that also diagonalises S inside degenerate eigenspaces of X (when they commute): a tiny
+    # multiple of S splits the degeneracy without moving non-degenerate eigenvectors measurably
+    tilt = 1e-6 * max(np.abs(x2).max(initial=0.0), 1e-300) / max(np.abs(noise).max(initial=0.0), 1e-300)
+    _, u = np.linalg.eigh(x2 + tilt * (noise + noise.T) / 2 if noise.any() else x2)
+    lam = np.einsum("ik,ij,jk->k", u, x2, u)
+    order = np.argsort(-lam, kind="stable")
+    lam, u = np.clip(lam[order], 0.0, None), u[:, order]
+    n = min(d, dim)
+    notes: list[str] = []
+    if w0 is None:
+        w0_modes = np.full(dim, math.sqrt(init_scales(init, init_scale, cov, d, dim)))
+    else:
+        w0_modes = np.broadcast_to(np.abs(np.asarray(w0, float)), (dim,)).copy()
+    if mu.any():
+        notes.append("non-zero mean: the dynamics use X = C + μμᵀ and its eigenbasis; the spectrum is eig(W C Wᵀ)")
+    kappa = None
+    if objective == "byol":
+        kappa = ema_rate(ema_decay, lr if lr is not None else TRAINER_LR)
+
+    if similarity == "dot":
+        modes = np.arange(n)  # the n largest λ of X
+        lam_m, w0_m = lam[modes], w0_modes[modes]
+        if objective == "simsiam" or (kappa is not None and not np.isfinite(kappa)):
+            crit = simsiam_dot_critical_weight_decay(lam_m, p0, w0_m, horizon)
+            escapes = gamma < crit
+        else:
+            crit = byol_dot_critical_weight_decay(lam_m, kappa, p0, w0_m, horizon)
+            fate = byol_dot_escapes(lam_m, np.full(n, gamma), kappa, p0, w0_m, horizon)
+            escapes = fate == 1
+            if np.any(fate == 0):
+                notes.append(f"directions {modes[fate == 0].tolist()} undecided within the horizon "
+                             "(reported as collapsed)")
+            if np.any(escapes != (gamma < crit)):
+                notes.append("grid threshold and direct quadrature disagree (γ within grid resolution of γ*)")
+        surv = tuple(int(k) for k in modes[escapes])
+        rank = len(surv)
+        spectrum = np.zeros(d)
+        if rank:  # what a run shows: the first direction to blow up dominates the others by any number of decades
+            t_star = escape_time(lam_m, gamma, p0, w0_m)
+            spectrum[0] = lam_m[int(np.argmin(np.where(escapes, t_star, np.inf)))]
+        saddle = 4 * gamma**2 / np.where(lam_m > 0, lam_m, np.inf)
+        notes.append("dot similarity: the nonzero fixed point w = p = 2γ/λ is a saddle; no direction has a stable "
+                     "nonzero state — escaping directions grow without bound (finite-time blow-up in the flow), "
+                     "so SGD/GD runs diverge when rank ≥ 1")
+        if noise.any():
+            notes.append("dot similarity: the augmentation noise S does not enter the population dynamics")
+        crit_out = tuple(float(g) if g > 0 else None for g in crit)
+        return PredictiveResult(objective, similarity, tuple(map(float, lam)), tuple(int(k) for k in modes), surv,
+                                rank, int(rank > 0), "diverge" if rank else "collapse", tuple(spectrum.tolist()),
+                                crit_out, (), tuple(map(float, saddle)),
+                                None if kappa is None else float(kappa), tuple(map(float, w0_m)), float(p0),
+                                None, tuple(notes))
+
+    # ---- cosine (mean field) ----
+    su = u.T @ noise @ u
+    off = su - np.diag(np.diag(su))
+    if np.abs(off).max(initial=0.0) > 1e-8 * max(np.abs(su).max(initial=0.0), 1e-300):
+        notes.append("C and S do not share eigenvectors: the aligned reduction is an approximation (S replaced by "
+                     "its diagonal in the eigenbasis of C)")
+    s_k = np.clip(np.diag(su), 0.0, None)
+    sig = lam + s_k
+    rho = np.where(sig > 0, lam / np.where(sig > 0, sig, 1.0), 0.0)
+    modes = np.lexsort((-lam, -rho))[:n]  # the n most informative (largest ρ; ties by λ)
+    c_m = p0**2 - w0_modes[modes] ** 2
+    norm_w = float(np.sum(w0_modes[modes] ** 2))
+    w2, r = cosine_mean_field_state(rho[modes], c_m, norm_w)
+    alive = w2 > 0
+    w_full = np.zeros((d, dim))
+    w_full[np.arange(n), :] = (np.sqrt(w2)[:, None] * u[:, modes].T)
+    spectrum = np.sort(np.clip(np.linalg.eigvalsh(w_full @ cov @ w_full.T), 0.0, None))[::-1]
+    surv = tuple(int(k) for k in modes[alive])
+    notes.append("cosine similarity: scale-invariant, weight decay only rescales time in the flow (no critical "
+                 "weight decay); the alive set depends on the initialisation through c_k = p₀² − w₀² and ‖W₀‖²")
+    notes.append("cosine: mean-field norms (‖p‖, ‖z‖ replaced by their RMS); exact Gaussian expectations shift "
+                 "thresholds by O(1/d) (docs/theory.md §7)")
+    if objective == "byol":
+        notes.append("cosine BYOL: the stationary states and conserved quantities equal SimSiam's; the EMA rate "
+                     "changes the path, not the mean-field answer")
+    return PredictiveResult(objective, similarity, tuple(map(float, lam)), tuple(int(k) for k in modes), surv,
+                            len(surv), len(surv), "stationary", tuple(spectrum.tolist()), tuple(None for _ in modes),
+                            tuple(map(float, rho)), (), None if kappa is None else float(kappa),
+                            tuple(map(float, w0_modes[modes])), float(p0), float(r), tuple(notes))
+
+
+def not_covered(spec: Spec) -> str | None:
+    """Why the per-direction closed form does not apply to `spec` (one phrase), or None when it does. (depth > 1, a
+    bias and a normalisation are `Spec.theory_gaps`, refused by `predict` before this is asked.)"""
+    if spec.objective not in ("simsiam", "byol"):
+        return f"objective {spec.objective}: the per-direction closed form is SimSiam's and BYOL's"
+    if spec.similarity not in ("dot", "cosine"):
+        return (f"similarity {spec.similarity}: the per-direction closed form covers dot and cosine (the euclidean "
+                "loss is not linear in the prediction)")
+    if spec.similarity == "cosine" and spec.protocol == "clean_negatives":
+        return ("cosine similarity with a clean anchor: the mean-field closed form assumes two equally noisy views "
+                "(the normalisation sees the noise)")
+    return None
+
+
+def from_spec(spec: Spec, moments: Moments | None = None, *, lr: float | None = None, init: Init = "trainer",
+              init_scale: float = TRAINER_INIT_SCALE, horizon: float | None = None) -> PredictiveResult:
+    """`predictive_fixed_points` of a spec at the trainer's start (ValueError for specs `not_covered`)."""
+    reason = not_covered(spec)
+    if reason is not None:
+        raise ValueError(reason)
+    m = moments if moments is not None else moments_of(spec)
+    sim = spec.similarity
+    return predictive_fixed_points(m.cov, m.noise_cov, spec.weight_decay, spec.objective, sim, spec.ema_decay,
+                                   spec.embed_dim, lr, mean=m.mean, init=init, init_scale=init_scale,
+                                   horizon=horizon)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# dot SimSiam, any initialisation: the matrix version of (12)–(14)
+# ---------------------------------------------------------------------------------------------------------------
+def matrix_blowup_time(w0: np.ndarray, p0: np.ndarray, x: np.ndarray, rtol: float = 1e-6,
+                       max_steps: int = 200000) -> float:
+    """Blow-up time s* of the weight-decay-free flow dŴ/ds = P̂ᵀŴX, dP̂/ds = ŴXŴᵀ from (W₀, P₀) (12m).
+
+    With weight decay γ the dot-SimSiam flow is exactly this flow run up to s = (1 − e^{−2γt})/(2γ) and scaled by
+    e^{−2γt}, so W escapes iff s* < 1/(2γ): γ* = 1/(2 s*) for this initialisation, no alignment assumed.
+    RK4 in s with step h = 0.05 / (‖X‖₂ (‖P̂‖_F + ‖Ŵ‖_F)); s* is read off where ‖Ŵ‖ reaches 1e6 ‖W₀‖·max(1, ‖P₀‖)
+    and extrapolated with the 1/(s* − s) law of the final blow-up. Returns inf if the flow does not blow up.
+    """
+    w, p = np.array(w0, float), np.array(p0, float)
+    xs = (np.asarray(x, float) + np.asarray(x, float).T) / 2
+    xn = float(np.abs(np.linalg.eigvalsh(xs)).max(initial=0.0))
+    if xn == 0 or not np.any(w):
+        return math.inf
+    big = 1e6 * np.linalg.norm(w) * max(1.0, np.linalg.norm(p))
+    f = lambda w_, p_: (p_.T @ w_ @ xs, w_ @ xs @ w_.T)  # noqa: E731
+    s = 0.0
+    for _ in range(max_steps):
+        nw, npn = math.sqrt(float(np.sum(w * w))), math.sqrt(float(np.sum(p * p)))  # Frobenius ≥ spectral
+        h = 0.05 / (xn * (npn + nw) + 1e-300)
+        k1 = f(w, p)
+        k2 = f(w + 0.5 * h * k1[0], p + 0.5 * h * k1[1])
+        k3 = f(w + 0.5 * h * k2[0], p + 0.5 * h * k2[1])
+        k4 = f(w + h * k3[0], p + h * k3[1])
+        w = w + h / 6 * (k1[0] + 2 * k2[0] + 2 * k3[0] + k4[0])
+        p = p + h / 6 * (k1[1] + 2 * k2[1] + 2 * k3[1] + k4[1])
+        s += h
+        if np.linalg.norm(w) > big:
+            # near blow-up ‖Ŵ‖ ~ ‖P̂‖ ~ 1/(λ₁(s* − s)) along the leading direction: remaining time ≈ 1/(λ₁‖P̂‖)
+            lead = float(np.linalg.norm(p, 2))
+            return s + 1.0 / (xn * lead)  # O(1e-6) of s*: the final stretch of a 1/(s* − s) blow-up
+        if not np.isfinite(w).all():
+            return s
+    return math.inf
+
+
+def random_init_thresholds(cov: np.ndarray, embed_dim: int | None = None, *, init: Init = "trainer",
+                           init_scale: float = 1.0, n_inits: int = 8, seed: int = 0,
+                           mean: np.ndarray | None = None) -> np.ndarray:
+    """γ* = 1/(2 s*(W₀, P₀)) of dot SimSiam for `n_inits` random initialisations drawn like the preset (numpy RNG,
+    so not the trainer's own draws): the spread of the divergence threshold that the aligned closed form (14)
+    replaces by its value at the typical init. Without a finite horizon, γ below it diverges, above it W → 0."""
+    cov = np.asarray(cov, float)
+    cov = np.diag(cov) if cov.ndim == 1 else cov
+    dim = cov.shape[0]
+    d = int(embed_dim or dim)
+    x = cov + (0 if mean is None else np.outer(mean, mean))
+    rng = np.random.default_rng(seed)
+    if init != "trainer":
+        raise ValueError(f"init must be 'trainer', got {init!r}")
+    scale, pnoise = init_scale, TRAINER_PREDICTOR_NOISE / math.sqrt(d)
+    out = []
+    for _ in range(n_inits):
+        w0 = rng.standard_normal((d, dim)) * scale / math.sqrt(dim)
+        p0 = np.eye(d) + pnoise * rng.standard_normal((d, d))
+        out.append(1.0 / (2.0 * matrix_blowup_time(w0, p0, x)))
+    return np.asarray(out)
