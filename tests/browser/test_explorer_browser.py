@@ -160,6 +160,9 @@ def test_other_sliders_and_choices_match_predict(page, built):
     page.move("noise_scale", 2)
     page.move("weight_decay", 3)
     page.page.select_option("#choice-objective", "spectral")  # similarity becomes dot: spectral has no other
+    # another loss's grids are decoded the first time it is picked: wait for the page to show it
+    page.page.wait_for_function("document.getElementById('spec-json').textContent.indexOf('\"spectral\"') >= 0",
+                                timeout=60_000)
     spec = parse_spec(json.loads(page.text("#spec-json")))
     assert spec.objective == "spectral" and spec.similarity == "dot" and spec.embed_dim == 3
     pred = predict(spec)

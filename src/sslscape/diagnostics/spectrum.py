@@ -7,14 +7,15 @@ covariance Σ = X_cᵀ X_c / N. We never form X_c nor an N × d copy (docs/metri
    (normalised std, mean pairwise cosine), the coarsest precision that holds every value exactly, and the Gram
    Σ(x − s)(x − s)ᵀ about a shift s = the first chunk's mean. Centring is exact afterwards:
    Σ(x − μ)(x − μ)ᵀ = Σ(x − s)(x − s)ᵀ − N (μ − s)(μ − s)ᵀ, and s ≈ μ, so nothing cancels.
-2. The Gram is float64 for float64 inputs and for small problems (N d² ≤ `FLOAT64_FLOPS`). Otherwise each chunk
-   is one float32 SYRK accumulated in float64 — 2.4× faster than float64 on our 2-core machine (3.4 s vs 8.1 s
-   for 100,000 × 2,048) but accurate only to ≲ u₃₂·λ_1 (measured 3e-10 – 3e-9 λ_1). Eigenvalues below
-   `TRUST_FLOAT32` × the total variance are then **recomputed in a second pass**: the centred rows are
-   projected in float32 onto those eigenvectors (or onto the residual after removing the large ones, when most
-   directions are small) and their Gram accumulated in float64, resolving them down to the rounding noise of
-   float32. A float32 Gram alone would put exactly-low-rank embeddings' zero eigenvalues at ~1e-8 λ_1 and
-   inflate RankMe and the effective rank by several percent (measured: 8.22 instead of 7.99 for rank 8).
+2. The Gram is accumulated in float64 (each chunk converted, one DSYRK-shaped product). A float32 path exists
+   (`compute='float32'`): each chunk one float32 product accumulated in float64, accurate only to ≲ u₃₂·λ_1,
+   so eigenvalues below `TRUST_FLOAT32` × the total variance are **recomputed in a second pass** (the centred
+   rows projected in float32 onto those eigenvectors, or onto the residual after removing the large ones, their
+   Gram accumulated in float64). It is not the default: measured 2026-11-30 on our 2-core CPU the second pass
+   and the eigenvectors it needs cost more than float64 saves (50,000 × 2,048 float32: 6.7 s float64, 11.0 s
+   float32 + refinement; benchmarks/RESULTS.md). A float32 Gram alone would put exactly-low-rank embeddings'
+   zero eigenvalues at ~1e-8 λ_1 and inflate RankMe and the effective rank by several percent (measured: 8.22
+   instead of 7.99 for rank 8), which is why it is never used unrefined.
 3. N ≤ d: the N × N kernel X_c X_cᵀ in float64 (exact; memory N d ≤ d²).
 
 torch tensors on an accelerator stay there (float64 Gram on the device); CPU tensors go through numpy without a
@@ -35,7 +36,6 @@ from ..errors import UserError
 from .rank import NOISE_SAFETY, UNIT_ROUNDOFF, rounding_noise
 
 CHUNK_ROWS = 8192  # 8,192 × 2,048 float32 = 64 MiB per chunk; larger chunks measured no faster
-FLOAT64_FLOPS = 2e10  # N d² below this: float64 Gram (≤ ~0.4 s); above: float32 Gram + refinement
 TRUST_FLOAT32 = 1e-4  # float32-Gram eigenvalues below this × total variance are recomputed (error ≲ 1e-8 × total)
 COMPUTE_NOISE = {"float64": 64 * 2.0**-53, "float32": 16 * 2.0**-48}  # × mean ‖x − s‖²: our own rounding floor
 COARSE_FIRST = ("bfloat16", "float16", "float32", "float64")  # candidate storage precisions, coarsest first
@@ -379,8 +379,8 @@ def covariance_spectrum(z: Any, *, chunk_rows: int = CHUNK_ROWS, what: str = "em
                         compute: str | None = None) -> Spectrum:
     """Spectrum of the embeddings `z` of shape (N, d): numpy or torch, any device, any float dtype, memory-mapped.
 
-    λ = eig(X_cᵀX_c / N) descending, accurate to float64 (module docstring); σ = √(N λ). `compute` forces
-    'float64' or 'float32' (the fast path with refinement) instead of the automatic choice (tests).
+    λ = eig(X_cᵀX_c / N) descending, accurate to float64 (module docstring); σ = √(N λ). `compute`: 'float64'
+    (default) or 'float32' (a float32 Gram with a refining second pass; module docstring, item 2).
     Raises EmbeddingError on a bad shape or NaN/Inf rows.
 
     >>> covariance_spectrum(np.eye(3)).eigenvalues.round(3).tolist()
@@ -388,9 +388,7 @@ def covariance_spectrum(z: Any, *, chunk_rows: int = CHUNK_ROWS, what: str = "em
     """
     n, d = check_shape(z, what)
     b = _Backend(z)
-    if compute is None:
-        fast = b.native in ("float16", "bfloat16", "float32", "integer") and not b.on_device
-        compute = "float32" if fast and n * d * d > FLOAT64_FLOPS else "float64"
+    compute = compute or "float64"  # float32 + refinement: on request only (module docstring, item 2)
     if compute not in ("float32", "float64"):
         raise ValueError(f"compute must be 'float32' or 'float64', got {compute!r}")
     try:
@@ -408,12 +406,14 @@ def covariance_spectrum(z: Any, *, chunk_rows: int = CHUNK_ROWS, what: str = "em
         offset = mean - shift
         cov = (acc.gram - n * np.outer(offset, offset)) / n  # exact re-centring about μ
         centred_sq = float(np.trace(acc.gram)) / n  # mean ‖x − s‖²: the scale of our own rounding
-        lam, raw = eigvalsh_many([cov, cov + np.outer(mean, mean)])
-        small = lam < TRUST_FLOAT32 * max(float(lam.sum()), 1e-300)
-        if compute == "float32" and small.any():
+        small = None
+        if compute == "float32":  # the eigenvectors are needed to refine the small directions (almost always)
             with _single_thread_blas():
                 lam, vec = _eigh_desc(cov, vectors=True)
             small = lam < TRUST_FLOAT32 * max(float(np.clip(lam, 0, None).sum()), 1e-300)
+        if small is None or not small.any():
+            lam, raw = eigvalsh_many([cov, cov + np.outer(mean, mean)])
+        else:
             lam = lam.copy()
             lam[small] = _refine_small(b, n, mean, vec, small, chunk_rows)
             lam = np.clip(lam, 0.0, None)
