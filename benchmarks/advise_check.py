@@ -1,8 +1,9 @@
 """Does `advise` hold up in training? For each spec: ask advise for K directions by one knob, put the knob in the
-middle of the advised interval, train (compare_training: the spec's linear / deep-linear model, several seeds) and
-check the trained rank against K with compare's agreement rule (docs/metrics.md; depth ≥ 2 is scored on the
-predicted [global minimum, metastable] range, since training from a small initialisation can stay in the
-metastable band) and whether every seed trained to exactly K.
+middle of the advised interval (open-ended: the spec's own value when inside, else twice the lower end), train
+(compare_training: the spec's linear / deep-linear model, several seeds) and check the trained rank against K
+with compare's agreement rule (docs/metrics.md; depth ≥ 2 is scored on the predicted [global minimum,
+metastable] range, since training from a small initialisation can stay in the metastable band) and whether
+every seed trained to exactly K.
 
     .venv/bin/python benchmarks/advise_check.py [--seeds 2] [--steps 6000] [--out out/advise_check]
 
@@ -78,7 +79,13 @@ def run_case(name: str, raw: dict, knob: str, keep: int, seeds: int, steps: int)
         row.update(value=None, predicted=None, predicted_max=None, trained=[], exact=False, agree=False,
                    wall_s=time.perf_counter() - t0)
         return row
-    value = _midpoint(adv.interval[0], adv.interval[1], knob)
+    lo, hi = adv.interval
+    if hi is None:  # open-ended: the spec's own value if it is inside, else twice the lower end (InfoNCE at a huge
+        # batch would cost O(N²) per step for nothing)
+        cur = adv.current_value
+        value = cur if cur is not None and cur >= lo and cur > 0 else max(2 * lo, lo + 1)
+    else:
+        value = _midpoint(lo, hi, knob)
     advised = _at(spec, knob, value)
     res = compare_training(advised, seeds=seeds, steps=steps, order="auto")
     # compare's rule: depth ≥ 2 is scored on the predicted [global minimum, metastable] range

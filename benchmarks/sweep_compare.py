@@ -31,7 +31,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from agreement_grid import finite_batch_specs, predictive_specs  # noqa: E402
+from agreement_grid import _time_default, finite_batch_specs, predictive_specs  # noqa: E402
 
 C8 = [4.0, 3.0, 2.0, 1.5, 1.0, 0.5, 0.25, 0.1]
 BASE = {"data": {"cov": C8}, "augmentation": {"noise_cov": [0.5] * 8}}
@@ -109,22 +109,12 @@ OWN_RECIPE = 3000  # steps for the issue-11 cases: compare's default, the recipe
 
 def _default_time(spec: object, repeats: int = 7) -> dict:
     """The default order's time per spec: the first call and the median of warm calls (wall and CPU, ms)."""
-    import numpy as np
-
     from sslscape.theory import predict
 
-    t = time.perf_counter()
+    wall_ms, cpu_ms, first_ms = _time_default(spec, repeats)  # first: the process's first call
     pred = predict(spec)
-    first = time.perf_counter() - t
-    walls, cpus = [], []
-    for _ in range(repeats if first < 1.0 else 1):  # a numerical solve of seconds: one warm call is enough
-        t, c = time.perf_counter(), time.process_time()
-        predict(spec)
-        walls.append(time.perf_counter() - t)
-        cpus.append(time.process_time() - c)
     return {"default_order": pred.order, "default_method": pred.method, "positive_weight": pred.positive_weight,
-            "default_ms": 1e3 * float(np.median(walls)), "default_cpu_ms": 1e3 * float(np.median(cpus)),
-            "default_first_ms": 1e3 * first}
+            "default_ms": wall_ms, "default_cpu_ms": cpu_ms, "default_first_ms": first_ms}
 
 
 def _run(job: tuple[str, dict, int, int, int]) -> dict:

@@ -421,15 +421,22 @@ def _tensor_to_numpy(obj: Any) -> Any:
     return obj
 
 
-def _load_pt(path: Path, role: str, key: str | None) -> np.ndarray:
+def torch_load_errors() -> tuple[type[BaseException], ...]:
+    """What `torch.load(..., weights_only=True)` raises on a truncated, corrupt or foreign file: its restricted
+    unpickler surfaces malformed pickle streams as IndexError/KeyError/TypeError too (found by fuzzing)."""
     import pickle
     import zipfile
 
+    return (RuntimeError, pickle.UnpicklingError, zipfile.BadZipFile, EOFError, ValueError, OSError, AttributeError,
+            TypeError, KeyError, IndexError, UnicodeDecodeError)
+
+
+def _load_pt(path: Path, role: str, key: str | None) -> np.ndarray:
     import torch
 
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)  # never unpickle code from a file
-    except (RuntimeError, pickle.UnpicklingError, zipfile.BadZipFile, EOFError, ValueError, AttributeError) as exc:
+    except torch_load_errors() as exc:
         first = " ".join(str(exc).split())[:160]
         raise UserError(f"cannot read {path.name!r} as a torch.save file of tensors ({type(exc).__name__}: {first}); "
                         "save tensors or a dict of tensors with torch.save") from exc

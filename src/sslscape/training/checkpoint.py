@@ -17,10 +17,8 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import pickle
 import shutil
 import warnings
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +32,7 @@ from ..io import (  # noqa: F401  (re-exported: the loop writes its outputs thro
     atomic_write_text,
     fault_fire,
     fault_point,
+    torch_load_errors,
 )
 
 CHECKPOINT = "checkpoint.pt"
@@ -123,8 +122,7 @@ def read_checkpoint(path: Path) -> dict[str, Any]:
     path = Path(path)
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, pickle.UnpicklingError, zipfile.BadZipFile, EOFError, ValueError, OSError, AttributeError,
-            TypeError, KeyError, IndexError, UnicodeDecodeError) as exc:
+    except torch_load_errors() as exc:
         first = " ".join(str(exc).split())[:120]
         raise CorruptCheckpoint(f"checkpoint {str(path)!r} is truncated or corrupt ({type(exc).__name__}: "
                                 f"{first})") from exc
