@@ -109,10 +109,7 @@ OWN_RECIPE = 3000  # steps for the issue-11 cases: compare's default, the recipe
 
 def _default_time(spec: object, repeats: int = 7) -> dict:
     """The default order's time per spec: the first call and the median of warm calls (wall and CPU, ms)."""
-    from sslscape.theory import predict
-
-    wall_ms, cpu_ms, first_ms = _time_default(spec, repeats)  # first: the process's first call
-    pred = predict(spec)
+    pred, wall_ms, cpu_ms, first_ms = _time_default(spec, repeats)  # first: the process's first call
     return {"default_order": pred.order, "default_method": pred.method, "positive_weight": pred.positive_weight,
             "default_ms": wall_ms, "default_cpu_ms": cpu_ms, "default_first_ms": first_ms}
 

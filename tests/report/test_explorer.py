@@ -9,7 +9,6 @@ import threading
 import urllib.error
 import urllib.parse
 import urllib.request
-from unittest import mock
 
 import numpy as np
 import pytest
@@ -232,7 +231,7 @@ def test_cli_command_writes_the_page(tmp_path):
                                 advise_for="none")
 
 
-def test_phase_plot_marks_the_point_and_keeps_the_legend_off_the_data(tmp_path):
+def test_phase_plot_marks_the_point_and_keeps_the_legend_off_the_data(tmp_path, saved_figures):
     """The static figure of the same diagram (sslscape.report.phase_plot): rank regions filled between the exact
     threshold curves (no staircase), the spec's point marked, the legend below the axes, the format from the
     extension."""
@@ -243,22 +242,14 @@ def test_phase_plot_marks_the_point_and_keeps_the_legend_off_the_data(tmp_path):
 
     spec = small_spec(weight_decay=0.5)
     diagram = phase_diagram(spec, Axis("weight_decay", 0, 3, 24), Axis("noise_scale", 0, 4, 16))
-    captured = {}
-    original = phase_plot.F.save
-
-    def keep(fig, path, **kw):
-        captured["fig"] = fig
-        return original(fig, path, **kw)
-
-    with mock.patch.object(phase_plot.F, "save", side_effect=keep):
-        out = phase_plot.plot_phase_diagram(diagram, tmp_path / "phase.svg")
+    out = phase_plot.plot_phase_diagram(diagram, tmp_path / "phase.svg")
     assert out.read_text().lstrip().startswith("<?xml")
-    ax = captured["fig"].axes[0]
+    ax = saved_figures[-1].axes[0]
     assert any(isinstance(c, PolyCollection) for c in ax.collections)  # filled between the curves
     assert not any(isinstance(c, QuadMesh) for c in ax.collections)  # not a staircase of cells
     star = [line for line in ax.get_lines() if line.get_label() == "this spec"]
     assert star and tuple(star[0].get_xydata()[0]) == (0.5, 1.0)
-    renderer = captured["fig"].canvas.get_renderer()
+    renderer = saved_figures[-1].canvas.get_renderer()
     legend = ax.get_legend().get_window_extent(renderer)
     assert legend.y1 < ax.get_window_extent(renderer).y0  # below the axes, over no data
     with pytest.raises(UserError, match="png, .pdf or .svg"):

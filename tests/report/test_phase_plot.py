@@ -69,24 +69,11 @@ def test_other_formats_refused(diagram, tmp_path):
     assert not list(tmp_path.iterdir())
 
 
-def test_title_and_labels_have_no_literal_underscores(diagram, tmp_path):
-    from unittest import mock
-
-    from sslscape.report import phase_plot
-
-    captured = {}
-    original = phase_plot.F.save
-
-    def keep(fig, path, **kw):
-        captured["fig"] = fig
-        return original(fig, path, **kw)
-
-    with mock.patch.object(phase_plot.F, "save", side_effect=keep):
-        plot_phase_diagram(diagram, tmp_path / "p.png")
-    ax = captured["fig"].axes[0]
+def test_title_and_labels_have_no_literal_underscores(diagram, tmp_path, saved_figures):
+    plot_phase_diagram(diagram, tmp_path / "p.png")
+    ax = saved_figures[-1].axes[0]
     assert "clean negatives" in ax.get_title() and "_" not in ax.get_title()
     texts = [ax.get_xlabel(), ax.get_ylabel(), *(t.get_text() for t in ax.get_legend().get_texts())]
     assert all("_" not in t.replace(r"\gamma^*_k", "") for t in texts), texts
-    with mock.patch.object(phase_plot.F, "save", side_effect=keep):
-        plot_phase_diagram(diagram, tmp_path / "q.png", title="infonce (euclidean, clean_negatives), order quartic")
-    assert captured["fig"].axes[0].get_title() == "infonce (euclidean, clean negatives), order quartic"
+    plot_phase_diagram(diagram, tmp_path / "q.png", title="infonce (euclidean, clean_negatives), order quartic")
+    assert saved_figures[-1].axes[0].get_title() == "infonce (euclidean, clean negatives), order quartic"
