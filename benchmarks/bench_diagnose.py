@@ -4,14 +4,17 @@
     .venv/bin/python benchmarks/bench_diagnose.py --n 20000 --d 512 --svd-full
 
 For each spectrum (an SSL-like one — power law α = 1 over half the directions, the other half collapsed, a
-mean — and a healthy power law over all directions) it times, on the same float32 matrix memory-mapped from a
-.npy file as the CLI reads it:
+mean — and a healthy power law over all directions; both rotated by a random orthogonal matrix, so that no
+direction is axis-aligned, as in a trained network's embeddings) it times, on the same float32 matrix
+memory-mapped from a .npy file as the CLI reads it:
   ours        `diagnose(z)` (best and median of --repeats)
   reference   float64 centred covariance (chunked) + `eigvalsh`: the float64 answer
-  SVD         `numpy.linalg.svd(z − mean, compute_uv=False)` on --svd-rows and half as many rows (ours timed on
-              the same rows), in float32 (what one runs on float32 embeddings) and in float64 (the accurate one,
-              whose ranks are compared with ours), projected to N linearly in the rows (an SVD of a tall matrix
-              costs a + b·N); `--svd-full` also times the float32 SVD of the full matrix
+  SVD         on --svd-rows and half as many rows (ours timed on the same rows), projected to N linearly in the
+              rows (an SVD of a tall matrix costs a + b·N), three calls: `numpy.linalg.svd(z − mean,
+              compute_uv=False)` in float32 (singular values only: the fastest SVD route) and in float64 (the
+              accurate one, whose ranks are compared with ours), and `numpy.linalg.svd(z − mean,
+              full_matrices=False)` in float32 (U, S, Vᵀ: the call most RankMe code makes);
+              `--svd-full` also times the float32 values-only SVD of the full matrix
 and checks that ours and the reference give identical ranks (collapse rank and numerical rank, the same rules
 applied to both spectra) and how close the eigenvalues are. Ratios are printed against baselines measured in
 the same run. The load average is printed: the CPU may be shared. Results: benchmarks/RESULTS.md.
@@ -52,10 +55,11 @@ def float64_reference(x: np.ndarray, chunk: int = 8192) -> np.ndarray:
     return np.clip(np.linalg.eigvalsh(cov / n)[::-1], 0.0, None)
 
 
-def svd_spectrum(x: np.ndarray, dtype: type = np.float32) -> np.ndarray:
+def svd_spectrum(x: np.ndarray, dtype: type = np.float32, vectors: bool = False) -> np.ndarray:
     x = x.astype(dtype, copy=False)
     xc = x - x.mean(axis=0)  # the textbook way: centre (a copy), then SVD
-    return np.linalg.svd(xc, compute_uv=False).astype(np.float64) ** 2 / x.shape[0]
+    sv = np.linalg.svd(xc, full_matrices=False)[1] if vectors else np.linalg.svd(xc, compute_uv=False)
+    return sv.astype(np.float64) ** 2 / x.shape[0]
 
 
 def make(kind: str, n: int, d: int, seed: int) -> np.ndarray:
@@ -64,8 +68,11 @@ def make(kind: str, n: int, d: int, seed: int) -> np.ndarray:
         scales = np.r_[np.arange(1, d // 2 + 1) ** -0.5, np.zeros(d - d // 2)]
     else:
         scales = np.arange(1, d + 1) ** -0.5
-    x = rng.standard_normal((n, d), dtype=np.float32)
-    x *= scales.astype(np.float32)
+    q = np.linalg.qr(rng.standard_normal((d, d)))[0].astype(np.float32)  # a random rotation
+    x = np.empty((n, d), dtype=np.float32)
+    for s in range(0, n, 8192):  # x = g diag(scales) Q + 0.3, chunk by chunk
+        g = rng.standard_normal((min(8192, n - s), d), dtype=np.float32) * scales.astype(np.float32)
+        np.matmul(g, q, out=x[s:s + g.shape[0]])
     x += np.float32(0.3)
     return x
 
@@ -97,26 +104,28 @@ def bench(kind: str, args: argparse.Namespace, tmp: str) -> None:
     print(f"ranks (collapse, numerical): ours {ours_r}, float64 reference {ref_r} → "
           f"{'IDENTICAL' if ours_r == ref_r else 'DIFFERENT'}; max |λ − λ_ref| = {err:.1e} × total variance")
     rows = [max(args.svd_rows // 2, 2 * d), max(args.svd_rows, 4 * d)]
-    t_svd: dict[str, list[float]] = {"float32": [], "float64": []}
+    t_svd: dict[str, list[float]] = {"float32": [], "float64": [], "float32 U,S,Vᵀ": []}
     for r in rows:
         sub = np.ascontiguousarray(z[:r])
         t_ours = min(_time(lambda sub=sub: diagnose(sub), args.repeats))
         sub_res = diagnose(sub)
-        for name, dt in (("float32", np.float32), ("float64", np.float64)):
+        for name, dt, vec in (("float32 U,S,Vᵀ", np.float32, True), ("float32", np.float32, False),
+                              ("float64", np.float64, False)):
             t = time.perf_counter()
-            sv_lam = svd_spectrum(sub, dt)
+            sv_lam = svd_spectrum(sub, dt, vec)
             t_svd[name].append(time.perf_counter() - t)
         same = ranks(sv_lam, sub_res.numerical_rank_floor, r, d) == (sub_res.rank, sub_res.numerical_rank)
-        print(f"SVD on {r:,} rows: float32 {t_svd['float32'][-1]:.2f} s, float64 {t_svd['float64'][-1]:.2f} s; "
-              f"ours on the same rows {t_ours:.2f} s → {t_svd['float32'][-1] / t_ours:.1f}× / "
-              f"{t_svd['float64'][-1] / t_ours:.1f}× faster; ranks {'identical' if same else 'DIFFERENT'} to the "
-              "float64 SVD's")
+        print(f"SVD on {r:,} rows: " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in t_svd.items())
+              + f"; ours on the same rows {t_ours:.2f} s → "
+              + " / ".join(f"{v[-1] / t_ours:.1f}×" for v in t_svd.values())
+              + f" faster; ranks {'identical' if same else 'DIFFERENT'} to the float64 SVD's")
     for name, ts in t_svd.items():
         projected = ts[1] + (ts[1] - ts[0]) / (rows[1] - rows[0]) * (n - rows[1])
         print(f"{name} SVD projected to {n:,} rows: {projected:.1f} s → ours is {projected / best:.1f}× faster")
     if args.svd_full:
         t_full = _time(lambda: svd_spectrum(np.asarray(z)), 1)[0]
-        print(f"float32 SVD of the full matrix, measured: {t_full:.1f} s → ours is {t_full / best:.1f}× faster")
+        print(f"float32 values-only SVD of the full matrix, measured: {t_full:.1f} s → ours is "
+              f"{t_full / best:.1f}× faster")
     print(f"load at the end {os.getloadavg()}")
 
 

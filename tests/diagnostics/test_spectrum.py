@@ -107,3 +107,30 @@ def test_streamed_norms_and_normalised_sums():
     assert normalized_std_of(sp.unit_variances) == pytest.approx(u.std(axis=0).mean(), rel=1e-12)
     assert sp.mean_sq_norm == pytest.approx((25 + 0 + 1) / 3)
     assert sp.zero_rows == 1
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("spread", [1.0, 1e-4])  # healthy, and rows ≈ one vector (the unit-vector statistics)
+def test_streamed_chunks_match_one_float64_pass_for_every_stored_dtype(dtype, spread):
+    # Chunks after the first take the fused path (x − s formed in float64 straight from the stored values, the
+    # unit vectors in float32 for float16/32): every statistic must equal the one-chunk answer.
+    rng = np.random.default_rng(4)
+    x = (spread * rng.standard_normal((230, 9)) * np.arange(1, 10) + 5.0).astype(dtype)
+    x[17] = 0  # a zero row in a later chunk
+    one, many = covariance_spectrum(x, chunk_rows=10_000), covariance_spectrum(x, chunk_rows=16)
+    ref = np.linalg.eigvalsh(np.cov(x.astype(np.float64).T, bias=True))[::-1]
+    for s in (one, many):
+        np.testing.assert_allclose(s.eigenvalues, ref, rtol=1e-9, atol=1e-13 * ref.sum())
+    raw = one.raw_eigenvalues
+    np.testing.assert_allclose(many.raw_eigenvalues, raw, rtol=1e-9, atol=1e-13 * raw.sum())
+    np.testing.assert_allclose(many.mean_sq_norm, one.mean_sq_norm, rtol=1e-12)
+    assert many.zero_rows == one.zero_rows == 1 and many.storage == one.storage
+    u = x.astype(np.float64) / np.maximum(np.linalg.norm(x.astype(np.float64), axis=1, keepdims=True), 1e-300)
+    np.testing.assert_allclose(many.unit_variances, u.var(0), rtol=1e-4, atol=1e-12)
+
+
+def test_nan_rows_in_a_later_chunk_are_counted():
+    x = np.random.default_rng(5).standard_normal((100, 4)).astype(np.float32)
+    x[[40, 77]] = np.nan
+    with pytest.raises(EmbeddingError, match="2 of 100 rows"):
+        covariance_spectrum(x, chunk_rows=16)

@@ -7,7 +7,8 @@ covariance Σ = X_cᵀ X_c / N. We never form X_c nor an N × d copy (docs/metri
    (normalised std, mean pairwise cosine), the coarsest precision that holds every value exactly, and the Gram
    Σ(x − s)(x − s)ᵀ about a shift s = the first chunk's mean. Centring is exact afterwards:
    Σ(x − μ)(x − μ)ᵀ = Σ(x − s)(x − s)ᵀ − N (μ − s)(μ − s)ᵀ, and s ≈ μ, so nothing cancels.
-2. The Gram is accumulated in float64 (each chunk converted, one DSYRK-shaped product). A float32 path exists
+2. The Gram is accumulated in float64: each chunk is centred straight from its stored values into one reused
+   float64 buffer (numpy inputs: no converted copy), then one DSYRK-shaped product. A float32 path exists
    (`compute='float32'`): each chunk one float32 product accumulated in float64, accurate only to ≲ u₃₂·λ_1,
    so eigenvalues below `TRUST_FLOAT32` × the total variance are **recomputed in a second pass** (the centred
    rows projected in float32 onto those eigenvectors, or onto the residual after removing the large ones, their
@@ -270,10 +271,18 @@ def _stream(b: _Backend, n: int, d: int, compute: str, chunk_rows: int, what: st
     acc = _Stream(np.zeros(d), None if gram else np.zeros(d), np.zeros((d, d)) if gram else None, np.zeros(d),
                   np.zeros(d))
     exact = _candidates(b.native)
-    shift = unit_ref = None
+    shift = shift_c = unit_ref = None
+    bufs: dict[str, np.ndarray] = {}  # reused chunk-sized work arrays of the fused numpy path
     for s in _row_chunks(n, chunk_rows):
-        c = b.chunk(s, compute)
-        row_sq = b.row_sq(c)  # ‖x_i‖²; NaN/Inf propagate, so this doubles as the finiteness check
+        raw = b.raw(s)
+        fused = shift is not None and acc.gram is not None and _fusable(b, raw, compute)
+        if fused:  # x − s straight into a float64 buffer: no converted copy of the chunk, no second copy
+            cs = np.subtract(raw, shift_c, out=_buffer(bufs, "cs", raw.shape, np.float64))
+            row_sq = np.einsum("ij,ij->i", raw, raw, dtype=np.float64)  # ‖x_i‖² of the stored values
+            c = raw
+        else:
+            c = b.chunk(s, compute)
+            row_sq = b.row_sq(c)  # ‖x_i‖²; NaN/Inf propagate, so this doubles as the finiteness check
         if not b.all_finite(row_sq):
             n_bad = b.bad_rows(c)
             acc.bad += n_bad
@@ -288,8 +297,8 @@ def _stream(b: _Backend, n: int, d: int, compute: str, chunk_rows: int, what: st
             if (0 < top < 1e-30) or top > 1e30:
                 raise _Overflow  # float32 squares overflow or lose digits to underflow
         if len(exact) > 1:  # drop candidates once one value needs more bits (usually after the first chunk)
-            raw = b.raw(s) if b.native != "integer" else np.asarray(b.raw(s), dtype=np.float64)
-            exact = [f for f in exact[:-1] if b.exact_in(raw, f)] + exact[-1:]
+            held = raw if b.native != "integer" else np.asarray(raw, dtype=np.float64)
+            exact = [f for f in exact[:-1] if b.exact_in(held, f)] + exact[-1:]
         row64 = b.to64(row_sq)
         acc.sq_norm_sum += float(row64.sum())
         acc.row_sq_max = max(acc.row_sq_max, float(row64.max()))
@@ -297,20 +306,27 @@ def _stream(b: _Backend, n: int, d: int, compute: str, chunk_rows: int, what: st
             shift = b.to64(b.colsum(c)) / c.shape[0]
             shift_c = b.from64(shift, c)
             shift = b.to64(shift_c)  # the shift exactly as subtracted
-        cs = c - shift_c  # one chunk-sized copy
+        if not fused:
+            cs = c - shift_c  # one chunk-sized copy
         acc.shifted_sum += b.to64(b.colsum(cs))
         if acc.gram is not None:
             acc.gram += b.to64(cs.T @ cs)
         else:
             acc.col_sq_sum += b.to64(b.colsum(c * c))
         # u_i = x_i/‖x_i‖ (0 for a zero row); sums of u − r and (u − r)² with r = u of the first row: no
-        # cancellation when the embeddings have (nearly) collapsed onto one direction. Reuses the copy cs.
-        w = b.inverse_norms(row64, c)
+        # cancellation when the embeddings have (nearly) collapsed onto one direction. Reuses the copy cs; the
+        # fused path forms u from the stored float16/float32 values in float32 (half the memory traffic; the
+        # unit-vector statistics need ~1e-6 relative accuracy, float32 gives 1e-7).
+        if fused and raw.dtype != np.float64:
+            c, cs = raw, _buffer(bufs, "u32", raw.shape, np.float32)
+        w = b.inverse_norms(row64, c if c.dtype != np.float16 else cs)
         acc.zero_rows += int((row64 == 0).sum())
         u = b.scale_rows(c, w, out=cs)
         if unit_ref is None:
             unit_ref = u[0] * 1  # a copy
-        u -= unit_ref
+            if _fusable(b, raw, compute) and raw.dtype != np.float64:  # later chunks subtract it in float32
+                unit_ref = unit_ref.astype(np.float32).astype(unit_ref.dtype)
+        u -= unit_ref.astype(u.dtype) if b.torch is None else unit_ref
         acc.unit_sum += b.to64(b.colsum(u))
         acc.unit_sq_sum += b.to64(b.colsum_sq(u))
     if acc.bad:
@@ -318,6 +334,20 @@ def _stream(b: _Backend, n: int, d: int, compute: str, chunk_rows: int, what: st
             f"{what} have {acc.bad} of {n} rows with NaN/Inf; the run likely diverged — drop or fix those rows "
             "(e.g. x[np.isfinite(x).all(1)]) before diagnosing", nonfinite_rows=acc.bad)
     return acc, shift, exact
+
+
+def _fusable(b: _Backend, raw: Any, compute: str) -> bool:
+    """The fused float64 path applies: a numpy float16/32/64 chunk, float64 Gram."""
+    return (b.torch is None and compute == "float64" and isinstance(raw, np.ndarray)
+            and raw.dtype in (np.float16, np.float32, np.float64))
+
+
+def _buffer(bufs: dict[str, np.ndarray], name: str, shape: tuple[int, ...], dtype: type) -> np.ndarray:
+    """A reused work array of at least `shape` rows (the last chunk is shorter), as a view of that shape."""
+    have = bufs.get(name)
+    if have is None or have.shape[0] < shape[0] or have.shape[1:] != shape[1:] or have.dtype != dtype:
+        have = bufs[name] = np.empty(shape, dtype=dtype)
+    return have[: shape[0]]
 
 
 def _eigh_desc(sym: np.ndarray, vectors: bool = False) -> Any:
