@@ -20,6 +20,8 @@ of their learned-point threshold), and SimSiam/BYOL at several weight decays, EM
 
 Run:   .venv/bin/python benchmarks/agreement_grid.py [--only SUBSTRING] [--workers 1]   (≈ 1 h on 2 loaded cores)
        .venv/bin/python benchmarks/agreement_grid.py --quick        (a handful of settings)
+       .venv/bin/python benchmarks/agreement_grid.py --rescore      (this version's predictions and times against
+                                                                     the stored trained ranks; nothing retrained)
 Rows are appended to benchmarks/results/agreement.jsonl as they finish (a rerun skips finished settings; --fresh
 starts over); the report goes to benchmarks/results/agreement.md and predictive.md (the SimSiam/BYOL table).
 Importable: `grid()`, `run_setting()`, `FINITE_BATCH`, `PREDICTIVE`.
@@ -36,7 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
@@ -305,6 +307,7 @@ class Row:
     default_spectrum: list[float] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    default_rank_max: int = -1     # upper end of the predicted range (seed band, metastable band); −1: not recorded
 
 
 def _time_default(spec: Spec, repeats: int = 7) -> tuple[Prediction, float, float, float]:
@@ -336,15 +339,29 @@ def run_setting(setting: Setting, steps: int = 4000) -> Row:
     if predictive:
         trained, trained_ev, status = train_predictive(spec, "adam", spec.seed)
         sgd, _, sgd_status = train_predictive(spec, "sgd", spec.seed)
-        ok = agreement(default.spectrum, trained if trained is not None else 1).agree
+        ok = agreement(default.spectrum, trained if trained is not None else 1,
+                       predicted_rank_max=default.rank_max).agree
     else:
         trained, trained_ev = train_rank(spec, steps=steps, seed=spec.seed)
-        ok = agreement(default.spectrum, trained).agree
+        ok = agreement(default.spectrum, trained, predicted_rank_max=default.rank_max).agree
     return Row(setting.name, setting.label, setting.group, spec.objective, setting.spec, default.order,
                default.method, default.rank, cut, default_ms, default_cpu_ms, first_ms,
                quartic.order if not predictive else "—", quartic.rank if not predictive else -1, exact.rank,
                exact.method, exact_s, trained, sgd, sgd_status, default.positive_weight, exact.positive_weight, ok,
-               list(trained_ev), list(default.spectrum), list(default.notes), time.time() - t0)
+               list(trained_ev), list(default.spectrum), list(default.notes), time.time() - t0, default.rank_max)
+
+
+def rescore(row: Row) -> Row:
+    """`row` with this version's default prediction and time, and the agreement of its stored trained ranks."""
+    spec = Spec.model_validate(row.spec)
+    default, default_ms, default_cpu_ms, first_ms = _time_default(spec)
+    trained = row.trained_rank if row.trained_rank is not None else 1  # a diverged SimSiam/BYOL run escaped
+    ok = agreement(default.spectrum, trained, predicted_rank_max=default.rank_max).agree
+    return replace(row, default_order=default.order, default_method=default.method, default_rank=default.rank,
+                   default_cut=agreement(default.spectrum, 0).predicted_rank, default_ms=default_ms,
+                   default_cpu_ms=default_cpu_ms, default_first_ms=first_ms, agree=ok,
+                   default_spectrum=list(default.spectrum), notes=list(default.notes),
+                   default_rank_max=default.rank_max, positive_weight=default.positive_weight)
 
 
 # ---- report -----------------------------------------------------------------------------------------------------
@@ -434,7 +451,8 @@ def predictive_table(rows: list[Row]) -> str:
              "its cosine schedule, 3000 steps); trained: the project's trainer, 3000 steps, lr 1e-2 cosine, batch "
              "1024 — plain SGD (momentum 0) and Adam. Ranks are collapse ranks; for dot similarity a run that "
              "escapes shows rank 1 (Adam) or stops on NaN (SGD, 'diverged'); the closed form's own count of escaping "
-             "directions is in brackets.", "",
+             "directions is in brackets; \"range a–b\": the predicted range with the seed band "
+             "(docs/theory.md §7).", "",
              "| setting | closed form: rank (γ*₁) | integrated | SGD | Adam | closed form = SGD | = Adam |",
              "|---|---|---|---|---|---|---|"]
     n_sgd = n_adam = 0
@@ -448,8 +466,11 @@ def predictive_table(rows: list[Row]) -> str:
         if th is not None and th.weight_decay:
             crit = f" (γ*₁ = {th.weight_decay[0]:.3g})"
         shown = str(r.default_cut) if r.default_cut == r.default_rank else f"{r.default_cut} [{r.default_rank}]"
+        if r.default_rank_max > r.default_cut:
+            shown += f", range {r.default_cut}–{r.default_rank_max}"
         integ = "diverged" if r.exact_method == "dynamics_diverged" else str(r.exact_rank)
-        ok_sgd = agreement(r.default_spectrum, r.trained_sgd if r.trained_sgd is not None else 1).agree
+        ok_sgd = agreement(r.default_spectrum, r.trained_sgd if r.trained_sgd is not None else 1,
+                           predicted_rank_max=r.default_rank_max if r.default_rank_max >= 0 else None).agree
         n_sgd += ok_sgd
         n_adam += r.agree
         lines.append(f"| {r.name} | {shown}{crit} | {integ} | {_rank(r.trained_sgd)} | {_rank(r.trained_rank)} | "
@@ -486,6 +507,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=RESULTS / "agreement.md")
     ap.add_argument("--fresh", action="store_true", help="ignore finished rows in the .jsonl")
     ap.add_argument("--report", action="store_true", help="only regenerate the report from the .jsonl")
+    ap.add_argument("--rescore", action="store_true",
+                    help="re-predict the finished settings (default order and its time) with this version and "
+                         "re-apply the agreement rule to their stored trained ranks (nothing is retrained)")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     jsonl = args.out.with_suffix(".jsonl")
@@ -494,7 +518,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.fresh and jsonl.exists():
         jsonl.unlink()
     done = _load(jsonl)
-    if not args.report:
+    if args.rescore:
+        for s in settings:
+            if s.name in done:
+                done[s.name] = rescore(done[s.name])
+        jsonl.write_text("".join(json.dumps(asdict(r)) + "\n" for r in done.values()))
+    elif not args.report:
         print(subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip(), flush=True)
         for i, s in enumerate(settings, 1):
             if s.name in done:

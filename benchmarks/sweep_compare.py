@@ -15,7 +15,9 @@ The sweep trains with 2,000 steps at batch 512 (compare's own default is 3,000 a
 spectral loss cost O(N²) per step, and this keeps 51 specs × 2 seeds near 15 minutes on an idle 2-core CPU.
 Added for issue 11 (trained with compare's own 3,000 steps at the spec's batch size): the 17 finite-batch InfoNCE
 specs with large p̄ and the SimSiam/BYOL cases of `agreement_grid.py` (`finite_batch_specs`, `predictive_specs`).
-Rows are appended to sweep.jsonl in --out as they finish (a rerun skips them; --fresh starts over).
+Rows are appended to sweep.jsonl in --out as they finish (a rerun skips them; --fresh starts over);
+`--rescore SUBSTRING` re-predicts finished rows with the current theory and re-applies the agreement rule to
+their trained ranks (training depends on the spec and seed only, so nothing is retrained).
 Timings and the last table: benchmarks/results/sweep.md.
 """
 
@@ -134,6 +136,21 @@ def _run(job: tuple[str, dict, int, int, int]) -> dict:
     return {"name": name, "spec": raw, **res.to_dict(), **timing, "wall_s": time.perf_counter() - t0}
 
 
+def _rescore(row: dict) -> dict:
+    """The row with this version's default prediction, its timing and the agreement of its trained ranks."""
+    from sslscape.diagnostics.rank import agreement
+    from sslscape.spec import parse_spec
+
+    spec = parse_spec(row["spec"])
+    timing = _default_time(spec)
+    pred, _, _, _ = _time_default(spec, 1)
+    rules = [agreement(pred.spectrum, r, predicted_rank_max=pred.rank_max) for r in row["trained_ranks"]]
+    return {**row, **timing, "predicted_rank": rules[0].predicted_rank,
+            "predicted_rank_max": rules[0].predicted_rank_max, "theory_rank": pred.rank, "order": pred.order,
+            "predicted_spectrum": list(pred.spectrum), "agree": all(r.agree for r in rules),
+            "rescored": time.strftime("%Y-%m-%d %H:%M")}
+
+
 def main() -> None:
     import numpy as np
 
@@ -146,6 +163,10 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("out/sweep_compare"))
     ap.add_argument("--fresh", action="store_true", help="ignore finished rows in sweep.jsonl")
     ap.add_argument("--report", action="store_true", help="only rewrite the table from sweep.jsonl")
+    ap.add_argument("--rescore", default=None, metavar="SUBSTRING",
+                    help="re-predict the finished rows whose name contains SUBSTRING ('' = all) with this version's "
+                         "theory and re-apply the agreement rule to their trained ranks (no retraining: a run "
+                         "depends on the spec and seed only)")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     jsonl = args.out / "sweep.jsonl"
@@ -169,7 +190,11 @@ def main() -> None:
                                       f"({row['default_ms']:.1f} ms, {row['wall_s']:.0f} s)")
         print(f"[{len(done):2d}/{len(names)}] {row['name']:<34} {status}", flush=True)
 
-    if args.report:
+    if args.rescore is not None:
+        for name in names:
+            if name in done and args.rescore in name and "error" not in done[name]:
+                record(_rescore(done[name]))
+    elif args.report:
         pass
     elif args.workers <= 1:
         for job in jobs:

@@ -117,7 +117,8 @@ def test_bad_order(run) -> None:
 
 
 def test_phase_without_closed_form_refuses_a_huge_grid(run, tmp_path: Path) -> None:
-    spec = _write(tmp_path, {"objective": "vicreg", "data": {"cov": [2.0, 1.0]}, "weight_decay": 0.1})
+    spec = _write(tmp_path, {"objective": "infonce", "similarity": "cosine", "data": {"cov": [2.0, 1.0]},
+                             "weight_decay": 0.1})  # cosine InfoNCE: no closed form, an exact solve per cell
     res = run("phase", spec, "--x", "weight_decay:0:1:64", "--y", "noise_scale:0:4:64", "--out", str(tmp_path))
     assert res.returncode == 2 and "at most 36 cells" in res.stderr and len(res.stderr.strip().splitlines()) == 1
 

@@ -13,12 +13,16 @@ import numpy as np
 import pytest
 
 from sslscape.theory.predictive import (
+    INIT_QUANTILE,
     PredictiveResult,
     blowup_time,
     byol_dot_critical_weight_decay,
     byol_dot_escapes,
+    cosine_alive_counts,
     cosine_mean_field_state,
+    dot_escapes_from,
     ema_rate,
+    init_w0_quantile,
     matrix_blowup_time,
     predictive_fixed_points,
     simsiam_dot_critical_weight_decay,
@@ -362,3 +366,49 @@ def test_cosine_degenerate_data_spectrum_uses_noise_basis():
     np.testing.assert_allclose(sorted(r.snr, reverse=True), [1 / 1.1, 1 / 1.5, 0.5, 1 / 3])
     assert not any("do not share eigenvectors" in n for n in r.notes)
     assert 0 < r.rank < 4
+
+
+@pytest.mark.parametrize(("d", "dim"), [(4, 8), (8, 8), (3, 16)])
+def test_init_w0_quantile_matches_the_trainers_random_starts(d, dim):
+    # ‖W₀u‖ over random W₀ ~ N(0, 1/D) (d × D), sampled: its 97.5 % quantile is the closed form's
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((200_000, d)) / math.sqrt(dim)  # W₀u for a fixed unit u: d iid N(0, 1/D)
+    sampled = float(np.quantile(np.linalg.norm(w, axis=1), INIT_QUANTILE))
+    assert init_w0_quantile(1.0, d, dim) == pytest.approx(sampled, rel=5e-3)
+    assert init_w0_quantile(2.0, d, dim, 0.5) == pytest.approx(2 * float(np.median(np.linalg.norm(w, axis=1))),
+                                                               rel=5e-3)
+
+
+@pytest.mark.parametrize("objective", ["simsiam", "byol"])
+def test_dot_escapes_from_the_typical_start_is_the_closed_form_and_grows_with_the_start(objective):
+    lam = np.array([4.0, 3.0, 2.5, 2.0, 1.5, 1.0, 0.7, 0.5])
+    for gamma in (0.5, 1.2, 1.7, 2.4):
+        res = predictive_fixed_points(lam, weight_decay=gamma, objective=objective, similarity="dot", embed_dim=4)
+        typical = dot_escapes_from(res, gamma, res.init_w0[0])
+        assert tuple(np.flatnonzero(typical)) == res.surviving
+        larger = dot_escapes_from(res, gamma, 1.5 * res.init_w0[0])
+        assert np.all(larger >= typical)  # a larger start escapes whenever the typical one does
+
+
+def test_cosine_alive_counts_match_the_one_start_search():
+    # the vectorised search over many starts equals cosine_mean_field_state start by start
+    rng = np.random.default_rng(1)
+    rho = np.sort(rng.uniform(0.05, 0.95, 8))[::-1]
+    w0_sq = rng.chisquare(8, size=(300, 8)) / 8
+    counts = cosine_alive_counts(rho, 1.0, w0_sq)
+    for k in range(300):
+        w2, _ = cosine_mean_field_state(rho, 1.0 - w0_sq[k], float(w0_sq[k].sum()))
+        if counts[k] >= 0:
+            assert counts[k] == int((w2 > 0).sum())
+    assert np.all(counts >= 0)  # ordered by ρ/√c the search always finds the (unique) state
+
+
+def test_cosine_seed_band_drops_a_low_snr_direction_the_typical_start_keeps():
+    # compare sweep: C = diag(4 … 0.1), S = 0.5 I, d = D = 8 — the typical start (c_k = 0) keeps all 8, the
+    # median random start 7, which every trained seed showed (SGD and Adam)
+    cov = np.array([4.0, 3.0, 2.0, 1.5, 1.0, 0.5, 0.25, 0.1])
+    res = predictive_fixed_points(cov, np.full(8, 0.5), 0.01, "simsiam", "cosine")
+    typical = predictive_fixed_points(cov, np.full(8, 0.5), 0.01, "simsiam", "cosine", w0=1.0)
+    assert typical.rank == 8 and typical.seed_band is None
+    assert res.rank == res.seed_band[1] == 7 and res.seed_band[2] == 8 and 7 not in res.surviving
+    assert any("seed band" in n for n in res.notes)

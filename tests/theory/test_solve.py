@@ -309,3 +309,47 @@ def test_scaling_moments_scales_thresholds(seed: int, dim: int, obj: str, gfrac:
     t2 = critical_values(spec2, moments_of(spec2), land2)
     np.testing.assert_allclose(t2.weight_decay, k * np.array(t1.weight_decay), rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(t2.temperature, t1.temperature, rtol=1e-9)
+
+
+_NO_CLOSED_FORM = [  # depth-1 landscapes that need the numerical minimum (mixed product/row quartic terms, a bias)
+    dict(objective="barlow", barlow_lambda=0.1, weight_decay=0.2),
+    dict(objective="barlow", barlow_lambda=0.005, weight_decay=0.05, embed_dim=4),
+    dict(objective="infonce", weight_decay=0.3, bias=True, data={"cov": C.tolist(), "mean": MU}),
+    dict(objective="barlow", barlow_lambda=0.5, weight_decay=0.1, batch_size=64),
+]
+
+
+@pytest.mark.parametrize("kw", _NO_CLOSED_FORM)
+def test_numpy_polynomial_gradient_is_torch_autodiff(kw):
+    from sslscape.theory.landscape import quartic_loss
+    from sslscape.theory.solve import quartic_value_and_grad
+
+    land = _land(_spec(**kw))
+    w = np.random.default_rng(3).standard_normal((3, land.embed_dim, land.input_dim))
+    values, grads = quartic_value_and_grad(land, w)
+    for k in range(3):
+        wt = torch.tensor(w[k], dtype=torch.float64, requires_grad=True)
+        loss = quartic_loss(land, wt)
+        loss.backward()
+        assert values[k] == pytest.approx(loss.item(), rel=1e-12, abs=1e-12)
+        np.testing.assert_allclose(grads[k], wt.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("kw", _NO_CLOSED_FORM)
+def test_depth1_numerical_minimum_matches_torch_lbfgs_from_many_starts(kw):
+    # the scipy path (all starts in one call) against 12 independent torch L-BFGS runs on `quartic_loss`
+    from sslscape.theory._optim import lbfgs_minimise
+    from sslscape.theory.landscape import quartic_loss
+
+    land = _land(_spec(**kw))
+    ours = numerical_minimum(land)
+    gen = torch.Generator().manual_seed(7)
+    scale = float(np.sqrt(np.abs(land.quadratic).max()))
+    best = 0.0
+    for start in range(12):
+        w = ((0.5 if start % 2 == 0 else 2.0) * scale * torch.randn(land.embed_dim, land.input_dim, generator=gen,
+                                                                     dtype=torch.float64) / np.sqrt(land.input_dim))
+        w.requires_grad_()
+        best = min(best, lbfgs_minimise([w], lambda w=w: quartic_loss(land, w), 500, 1e-13, 1e-16))
+    assert ours.loss == pytest.approx(best, rel=1e-7, abs=1e-10)
+    assert ours.loss <= best + 1e-9 * max(1.0, abs(best))

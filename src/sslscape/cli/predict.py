@@ -12,7 +12,8 @@ from ..errors import UserError
 
 THRESHOLD_ROWS = ("weight_decay", "weight_decay_metastable", "weight_decay_range", "noise_scale", "temperature")
 ORDER_HELP = ("auto (default: the best closed form — learned_point for finite-batch dot InfoNCE, per_direction for "
-              "SimSiam/BYOL, else quartic), quartic, learned_point, per_direction or exact (the numerical referee)")
+              "SimSiam/BYOL, VICReg and batch-standardised Barlow Twins, else quartic), quartic, learned_point, "
+              "per_direction or exact (the numerical referee)")
 
 
 SPEC_HELP = "problem spec (.json / .yaml): docs/spec.md; optional with --moments"

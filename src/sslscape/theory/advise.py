@@ -21,6 +21,11 @@ the interval's rank:
     per direction   dot SimSiam (and BYOL from a balanced start): γ*_k = λ_k/(2 s*(p₀, w₀)) — direction k escapes
                     for γ below it; cosine: weight decay and the batch size never change the mean-field answer
 
+    population      VICReg / standardised Barlow Twins (`population`): the water level ν (VICReg) and the SNR
+                    level ρ_c (Barlow) move with every knob, so their frozen-level values are not the rank changes:
+                    the knob is scanned with the closed form (milliseconds per point); weight decay and the batch
+                    size never change standardised Barlow's rank (said so)
+
 Without closed-form critical values (normalised embeddings, VICReg, Barlow with λ < 1, finite-batch Barlow, BYOL
 dot from an unbalanced start, the noise scale of cosine SimSiam/BYOL) the knob is scanned with `predict` at the
 requested order (default: 'auto') and each rank change bisected; the answer says so (`order`, `method`).
@@ -145,6 +150,11 @@ def _predictive_breakpoints(spec: Spec, knob: str, pred: Prediction) -> tuple[li
 def _breakpoints(spec: Spec, knob: str, pred: Prediction) -> tuple[list[float] | None, str]:
     """The knob values where the default order's rank can change, or None (no closed form: scan), and why."""
     th = pred.thresholds
+    if th.kind == "snr_level" and knob in ("weight_decay", "batch_size"):
+        return [], (f"standardised Barlow Twins is scale-invariant: the {knob.replace('_', ' ')} never changes which "
+                    "directions survive (their signal-to-noise ratio against ρ_c decides; docs/theory.md §12)")
+    if th.kind == "water_level" and knob != "temperature":
+        return None, ""  # VICReg: scan the (millisecond) closed form; ν moves with the knob
     if pred.order == "per_direction" and knob != "temperature":
         return _predictive_breakpoints(spec, knob, pred)
     if th.kind == "learned_point" and pred.order == "learned_point":

@@ -210,13 +210,18 @@ def pointwise_kind(spec: Spec, expandable: bool) -> str:
             return "per_direction_quadrature" if spec.objective == "byol" and spec.similarity == "dot" else \
                 "per_direction"
         return "exact"
+    if spec.objective == "vicreg" or (spec.objective == "barlow" and spec.normalization == "batch"):
+        from .population import not_covered as population_not_covered
+
+        if population_not_covered(spec) is None:
+            return "per_direction"  # the population closed form per cell (milliseconds)
     return "polynomial" if expandable else "exact"
 
 
 def _pointwise(spec: Spec, x: Axis, y: Axis, max_rank: int, expandable: bool,
                progress: Callable[[int, int], None] | None) -> PhaseDiagram:
     kind = pointwise_kind(spec, expandable)
-    # SimSiam/BYOL: the default order's closed form per cell (the quartic order has no answer for them)
+    # SimSiam/BYOL, VICReg, standardised Barlow: the default order's closed form per cell (no quartic order)
     order = "auto" if kind.startswith("per_direction") else "quartic"
     limit = MAX_POINTWISE_CELLS[kind]
     if x.n * y.n > limit:

@@ -4,15 +4,19 @@ Orders (`Prediction.order` always names the one that produced the answer; `Thres
 critical values are shown):
 
   auto           the default: the best closed form the spec has — `learned_point` for InfoNCE (dot similarity)
-                 with a batch size, `per_direction` for SimSiam/BYOL (dot or cosine), else `quartic`; where none
+                 with a batch size, `per_direction` for SimSiam/BYOL (dot or cosine), VICReg and standardised
+                 Barlow Twins, else `quartic`; where none
                  applies the answer comes from the exact solver and says why.
   quartic        the closed-form global minimum of the quartic landscape around W = 0 (milliseconds); where no
                  closed form exists the polynomial is minimised numerically, and where no expansion exists (VICReg,
                  normalised embeddings, SimSiam/BYOL) the exact solver answers (order 'exact').
   learned_point  InfoNCE, dot similarity, finite batch: the self-consistent minimiser with the positive pair's
                  softmax share p̄ (`finite_batch`, ~10–50 ms); direction k survives iff (1 − p̄_{−k}) c_k/τ > γ.
-  per_direction  SimSiam/BYOL: the per-eigendirection closed form of the stop-gradient dynamics from the trainer's
-                 start (`predictive`): dot → escape or collapse per direction, γ*_k; cosine → mean-field survival.
+  per_direction  the per-eigendirection closed forms: SimSiam/BYOL — the stop-gradient dynamics from the trainer's
+                 start (`predictive`): dot → escape or collapse per direction, γ*_k; cosine → mean-field survival;
+                 VICReg and Barlow Twins with batch standardisation — the population minimiser (`population`):
+                 VICReg water-fills view variance over directions by cost (direction i used iff m_i < ν),
+                 standardised Barlow keeps the directions whose signal-to-noise ratio exceeds ρ_c (milliseconds).
   exact          the referee (`exact`): deterministic minimisation of the exact sample loss, or for SimSiam/BYOL
                  the integrated dynamics started like the trainer; `progress`/`max_seconds` make it waitable.
 
@@ -77,7 +81,10 @@ class Thresholds(Result):
                                     the growth law at the learned point, the other directions held there),
                                     'escape' (dot SimSiam/BYOL: γ below γ*_k makes direction k escape),
                                     'escape_estimate' (BYOL dot, unbalanced start: γ*_k by quadrature, inside
-                                    `weight_decay_range`), 'mean_field' (cosine SimSiam/BYOL) or 'none'
+                                    `weight_decay_range`), 'mean_field' (cosine SimSiam/BYOL),
+                                    'water_level' (VICReg: direction k is used iff its cost m_k is below the
+                                    water level ν, ν held at the solution), 'snr_level' (standardised Barlow:
+                                    used iff ρ_k > ρ_c, ρ_c held; weight decay never acts) or 'none'
     order                           the order these values belong to ('quartic', 'learned_point',
                                     'per_direction'; '' when there are none)
     weight_decay                    γ*_k above which direction k dies (dot SimSiam/BYOL: above which it collapses
@@ -192,21 +199,44 @@ def plan(spec: Spec, order: str = "auto", moments: Moments | None = None) -> Pla
         if order == "per_direction":
             raise UserError(f"order per_direction does not apply: {why}; use --order auto or exact "
                             "(docs/theory.md §7)")
+    elif order in ("auto", "per_direction") and _population_objective(spec):
+        from .population import not_covered as population_not_covered
+
+        why = population_not_covered(spec, m)
+        if why is None:
+            return Plan(order="per_direction", numerical=False, reason=f"{_population_name(spec)}: the population "
+                        "closed form")
+        if order == "per_direction":
+            raise UserError(f"order per_direction does not apply: {why}; use --order auto or exact "
+                            "(docs/theory.md §12)")
     elif order == "per_direction":
-        raise UserError("order per_direction applies to SimSiam and BYOL only; use --order auto, quartic or exact "
-                        "(docs/theory.md §7)")
+        raise UserError("order per_direction applies to SimSiam and BYOL, VICReg and Barlow Twins with batch "
+                        "standardisation only; use --order auto, quartic or exact (docs/theory.md §7, §12)")
     land = landscape(spec, m)
     if land.expandable and not (spec.depth > 1 and spec.bias):
         return Plan(order="quartic", numerical=False, reason="the quartic landscape")
     return Plan(order="exact", numerical=True, reason=no_closed_form_reason(spec))
 
 
+def _population_objective(spec: Spec) -> bool:
+    """VICReg, or Barlow Twins with batch standardisation: the objectives of the population closed form (§12)."""
+    return spec.objective == "vicreg" or (spec.objective == "barlow" and spec.normalization == "batch")
+
+
+def _population_name(spec: Spec) -> str:
+    return "VICReg" if spec.objective == "vicreg" else "Barlow Twins (batch-standardised)"
+
+
 def no_closed_form_reason(spec: Spec) -> str:
     """A short phrase naming why a spec has no closed form ("no closed form for cosine similarity")."""
     if spec.objective in PREDICTIVE:
         return f"no closed form for {spec.objective} with {spec.similarity} similarity"
-    if spec.objective == "vicreg":
-        return "no closed form for VICReg (its variance hinge has no expansion at W = 0)"
+    if _population_objective(spec):
+        from .population import not_covered as population_not_covered
+
+        why = population_not_covered(spec)
+        if why is not None:
+            return f"no closed form for {why}"
     if spec.normalization != "none":
         return f"no closed form for {spec.normalization} normalisation (a scale-invariant loss)"
     if spec.similarity == "cosine":
@@ -241,7 +271,7 @@ def predict(spec: Spec, order: str = "auto", *, progress: Progress | None = None
                                       "positive pair's share p̄ can kill weak directions the quartic keeps (check "
                                       "with --order exact)"])
     if chosen.order == "per_direction":
-        return _per_direction(spec, moments)
+        return _per_direction(spec, moments) if spec.objective in PREDICTIVE else _population(spec, moments)
     return _quartic_or_exact(spec, moments, "exact" if order == "exact" else "quartic", progress, max_seconds, [])
 
 
@@ -318,10 +348,14 @@ def _closed_form_thresholds(spec: Spec, moments: Moments, land: Landscape) -> Th
             return _learned_point_thresholds(spec, learned_point_solution(spec, moments))
         except Unsupported:
             pass
-    elif chosen.order == "per_direction":
+    elif chosen.order == "per_direction" and spec.objective in PREDICTIVE:
         from .predictive import from_spec
 
         return _per_direction_thresholds(spec, from_spec(spec, moments))
+    elif chosen.order == "per_direction":
+        from .population import population_solution
+
+        return _population_thresholds(population_solution(spec, moments))
     if land.expandable and not (spec.depth > 1 and spec.bias):
         return critical_values(spec, moments, land)
     return Thresholds()
@@ -377,7 +411,7 @@ def _per_direction_thresholds(spec: Spec, res: Any) -> Thresholds:
 
 
 def _per_direction(spec: Spec, moments: Moments) -> Prediction:
-    from .predictive import TRAINER_INIT_SCALE, TRAINER_LR, from_spec
+    from .predictive import INIT_QUANTILE, TRAINER_INIT_SCALE, TRAINER_LR, from_spec
 
     res = from_spec(spec, moments)
     max_rank = max_rank_of(spec, moments)
@@ -393,11 +427,13 @@ def _per_direction(spec: Spec, moments: Moments) -> Prediction:
         if spec.objective == "byol":
             notes.append(f"BYOL: γ*_k lies in [λ_k min(w₀, p₀)/2, λ_k max(w₀, p₀)/2] for every EMA rate; the rate "
                          f"κ = −ln β/lr uses the trainer's lr = {TRAINER_LR:g}")
-        if _seed_sensitive(spec, res):
-            notes.append(f"γ = {spec.weight_decay:g} is within the seed scatter of the top direction's threshold "
-                         f"γ*₁ = {res.critical_weight_decay[0]:.3g} (a seed's random W₀ moves it by "
-                         f"±{SEED_SCATTER:.0%}, docs/theory.md §7): whether this run escapes or collapses may depend "
-                         "on the seed — --order exact integrates from the trainer's own start")
+        band = _seed_band(spec, res, moments.dim, d)
+        if band > res.rank:
+            w_hi = _band_w0(spec, res, moments.dim, d)
+            notes.append(f"seed band: a seed whose start is larger along the data directions (w₀ up to {w_hi:.3g}, "
+                         f"the {INIT_QUANTILE:.1%} level of its law) lets up to {band} direction(s) escape, so the "
+                         f"predicted rank range reaches {band} "
+                         "(docs/theory.md §7); --order exact integrates from the trainer's own start")
     else:
         method = "mean_field"
         notes = [f"cosine similarity, mean field: direction k survives iff its signal-to-noise ratio ρ_k = "
@@ -408,34 +444,77 @@ def _per_direction(spec: Spec, moments: Moments) -> Prediction:
     spectrum[: min(d, len(res.spectrum))] = np.asarray(res.spectrum)[:d]
     return _prediction(spec, rank=res.rank, spectrum=spectrum, thresholds=_per_direction_thresholds(spec, res),
                        order="per_direction", method=method, closed_form=True, loss=None, notes=notes,
-                       max_rank=max_rank, embed_dim=d)
+                       max_rank=max_rank, embed_dim=d,
+                       rank_max=max(res.rank, band) if res.similarity == "dot"
+                       else max(res.rank, res.seed_band[2]) if res.seed_band else None)
 
 
-# a seed's random (unaligned) W₀ moves a dot SimSiam/BYOL threshold by ±15–35 % around the aligned typical start's
-# γ*_k (docs/theory.md §7 "Limits"; benchmarks/results/predictive.md: byol-dot d=4 γ=1.7, γ*₁ = 1.51, escapes)
-SEED_SCATTER = 0.35
+# ---- order 'per_direction' (VICReg, standardised Barlow Twins: the population closed form) ------------------------
+def _population_thresholds(sol: Any) -> Thresholds:
+    """VICReg: γ*_k with the water level ν held; Barlow: weight decay never acts (()), noise scales with ρ_c held."""
+    if sol.objective == "vicreg":
+        return Thresholds(kind="water_level", order="per_direction",
+                          weight_decay=tuple(sorted(sol.critical_weight_decay, reverse=True)),
+                          noise_scale=sol.critical_noise_scale)
+    return Thresholds(kind="snr_level", order="per_direction", weight_decay=(), noise_scale=sol.critical_noise_scale)
 
 
-def _seed_sensitive(spec: Spec, res: Any) -> bool:
-    """Dot SimSiam/BYOL: whether the observable answer (some direction escapes, or all collapse — a run shows the
-    fastest direction only) can depend on the seed: γ within ±SEED_SCATTER of the top direction's γ*₁, or (BYOL)
-    inside its bracket [λ₁ min(w₀, p₀)/2, λ₁ max(w₀, p₀)/2]."""
-    if not res.modes or res.critical_weight_decay[0] is None:
-        return False
-    gamma, g = spec.weight_decay, res.critical_weight_decay[0]
-    if g > 0 and abs(gamma - g) <= SEED_SCATTER * g:
-        return True
-    if spec.objective == "byol":
-        lam, w0 = float(np.asarray(res.eigenvalues)[res.modes[0]]), res.init_w0[0]
-        return lam * min(w0, res.init_p0) / 2 < gamma < lam * max(w0, res.init_p0) / 2
-    return False
+def _population(spec: Spec, moments: Moments) -> Prediction:
+    from .population import population_solution
+
+    sol = population_solution(spec, moments)
+    max_rank = max_rank_of(spec, moments)
+    d = spec.embed_dim or moments.dim
+    if sol.objective == "vicreg":
+        notes = [f"VICReg population closed form: view variance is water-filled over data directions by cost "
+                 f"m_k = (2λ_inv s_k/d + γ)/(c_k + s_k); direction k is used iff m_k < ν, here ν = {sol.level:.4g} "
+                 f"({sol.structure}: " + {"shared": "every coordinate at the same std < 1",
+                                          "kink": "every coordinate at std exactly 1",
+                                          "aligned+shared": "some coordinates alone on cheap directions at std 1",
+                                          "aligned": "every coordinate alone on a direction at std 1",
+                                          "stacked": "coordinates stacked on the cheapest direction",
+                                          "collapsed": "W = 0"}.get(sol.structure, sol.structure) + ")",
+                 "critical weight decays hold ν at its value here; where the rank changes as a knob moves "
+                 "(ν moves with it): sslscape advise"]
+        if spec.batch_size is None:
+            notes.append("large-batch limit (N → ∞); with batch_size set, the covariance penalty's (v_k v_l)/(N − 1) "
+                         "bias is included")
+    else:
+        notes = [f"standardised Barlow Twins, population closed form: direction k is used iff its signal-to-noise "
+                 f"ratio ρ_k = c_k/(c_k + s_k) exceeds ρ_c = {sol.level:.4g}; weight decay never changes the rank "
+                 "(scale-invariant up to BN's ε, an O(√(γε)) correction); the spectrum has unit-variance "
+                 "coordinates (the scale is free)"]
+    notes += list(sol.notes)
+    return _prediction(spec, rank=sol.rank, spectrum=sol.spectrum, thresholds=_population_thresholds(sol),
+                       order="per_direction", method=f"population_{sol.objective}", closed_form=True, loss=sol.loss,
+                       notes=notes, max_rank=max_rank, embed_dim=d)
+
+
+def _band_w0(spec: Spec, res: Any, dim: int, d: int) -> float:
+    """The start at the upper end of the seed band: w₀ at quantile 1 − (1 − INIT_QUANTILE)/n of its law for each of
+    the n modes (a union bound: the chance that any mode starts above it is at most 1 − INIT_QUANTILE)."""
+    from .predictive import INIT_QUANTILE, TRAINER_INIT_SCALE, init_w0_quantile
+
+    return init_w0_quantile(TRAINER_INIT_SCALE, d, dim, 1.0 - (1.0 - INIT_QUANTILE) / max(len(res.modes), 1))
+
+
+def _seed_band(spec: Spec, res: Any, dim: int, d: int) -> int:
+    """Dot SimSiam/BYOL: how many directions escape from a start at the upper end of the seed band (`_band_w0`).
+    The closed form at the typical start is the lower end of the predicted range; a seed's larger start raises
+    each γ*_k (measured in the compare sweep: seed 1 escaped at γ = 2.4 > γ*₁ = 2.0, and at d = 4, γ = 1.2 showed
+    4 directions where the typical start lets 1 escape), so the range's upper end counts these directions."""
+    from .predictive import dot_escapes_from
+
+    return int(dot_escapes_from(res, spec.weight_decay, _band_w0(spec, res, dim, d)).sum())
 
 
 def _prediction(spec: Spec, *, rank: int, spectrum: Any, thresholds: Thresholds, max_rank: int, notes: list[str],
-                **fields: Any) -> Prediction:
+                rank_max: int | None = None, **fields: Any) -> Prediction:
+    """`rank_max`: the upper end of the predicted range when the order knows it (dot SimSiam/BYOL: the seed band);
+    default the metastable rank (depth ≥ 2) or `rank`."""
+    top = metastable_rank(spec, int(rank), thresholds, max_rank) if rank_max is None else int(rank_max)
     return Prediction(rank=int(rank), phase=phase_of(rank, max_rank), spectrum=tuple(map(float, spectrum)),
-                      thresholds=thresholds, max_rank=max_rank, notes=tuple(notes),
-                      rank_max=metastable_rank(spec, int(rank), thresholds, max_rank), **fields)
+                      thresholds=thresholds, max_rank=max_rank, notes=tuple(notes), rank_max=top, **fields)
 
 
 def metastable_rank(spec: Spec, rank: int, thresholds: Thresholds, max_rank: int) -> int:

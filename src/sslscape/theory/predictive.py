@@ -92,6 +92,7 @@ class PredictiveResult(Result):
     init_p0: float = 1.0
     r: float | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    seed_band: tuple[int, int, int] | None = None  # cosine: alive count at the 2.5/50/97.5 % random start
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -261,13 +262,15 @@ def byol_dot_critical_weight_decay(lam: np.ndarray, kappa: float, p0: float, w0:
 def cosine_mean_field_state(rho: np.ndarray, c: np.ndarray, norm_w: float) -> tuple[np.ndarray, float]:
     """Alive set and r of (24): alive iff ρ_k > r √max(c_k, 0), Σ_alive (ρ_k²/r² − c_k) = ‖W₀‖².
 
-    The left side decreases in r and the alive set shrinks with r, so the solution is unique: try the n most
-    informative directions (largest ρ, directions with c_k ≤ 0 always in) for n = all … 1.
+    The left side decreases in r and the alive set {ρ_k/√c_k > r} shrinks with r, so the solution is unique: try
+    the n directions with the largest ρ_k/√c_k (directions with c_k ≤ 0 always in) for n = all … 1.
     Returns (w² per mode, r); collapsed modes get w² = 0.
     """
     rho, c = np.asarray(rho, float), np.asarray(c, float)
     forced = c <= 0
-    order = np.lexsort((-rho, ~forced))  # forced-alive first, then by decreasing ρ
+    with np.errstate(divide="ignore"):
+        margin = np.where(forced, np.inf, rho / np.sqrt(np.where(forced, 1.0, c)))  # alive iff ρ/√c > r
+    order = np.lexsort((-rho, -margin))  # forced-alive first, then by decreasing ρ/√c (ties: by ρ)
     for n in range(rho.size, 0, -1):
         alive = np.zeros(rho.size, bool)
         alive[order[:n]] = True
@@ -279,6 +282,54 @@ def cosine_mean_field_state(rho: np.ndarray, c: np.ndarray, norm_w: float) -> tu
         if np.array_equal(implied, alive):
             return np.where(alive, np.clip(rho**2 / r**2 - c, 0.0, None), 0.0), r
     return np.zeros_like(rho), float("nan")  # unreachable for norm_w > 0 (kept as a safe answer)
+
+
+def cosine_alive_counts(rho: np.ndarray, p0: float, w0_sq: np.ndarray) -> np.ndarray:
+    """Alive counts of the mean-field state (24) for many starts at once: `w0_sq` (S, n) holds w₀² of each of the
+    n modes (ρ as in `cosine_mean_field_state`) for S starts; returns S counts (−1 where no consistent alive set
+    exists). The same search as `cosine_mean_field_state` — forced-alive modes (c ≤ 0) first, then by ρ/√c; the n
+    largest prefixes tried in turn — vectorised over the starts."""
+    rho = np.asarray(rho, float)[None, :]
+    w0_sq = np.atleast_2d(np.asarray(w0_sq, float))
+    c = p0**2 - w0_sq
+    forced = c <= 0
+    with np.errstate(divide="ignore"):
+        margin = np.where(forced, np.inf, rho / np.sqrt(np.where(forced, 1.0, c)))  # alive iff ρ/√c > r
+    pos = np.argsort(np.argsort(-margin, axis=1, kind="stable"), axis=1)  # each mode's place in the search, per start
+    norm_w = w0_sq.sum(1)
+    out = np.full(w0_sq.shape[0], -1)
+    for n in range(rho.shape[1], 0, -1):
+        alive = pos < n
+        denom = norm_w + np.where(alive, c, 0.0).sum(1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = np.sqrt(np.where(alive, rho**2, 0.0).sum(1) / denom)
+        implied = forced | (rho > r[:, None] * np.sqrt(np.clip(c, 0.0, None)))
+        ok = (out < 0) & (denom > 0) & np.all(implied == alive, axis=1)
+        out[ok] = n
+    return out
+
+
+INIT_SAMPLES = 512  # random starts drawn for the cosine seed band (fixed seed: the answer is deterministic)
+
+
+def cosine_seed_band(rho: np.ndarray, p0: float, init_scale: float, d: int, dim: int,
+                     samples: int = INIT_SAMPLES) -> tuple[int, int, int]:
+    """(2.5 %, 50 %, 97.5 %) quantiles of the cosine mean-field alive count over the trainer's random starts.
+
+    Along orthonormal data directions u_k the columns W₀u_k of W₀ ~ init_scale · N(0, 1/D) are independent
+    N(0, init_scale²/D · I_d), so each mode's w₀² is an independent init_scale²/D · χ²_d: a mode that starts below
+    the predictor (c_k = p₀² − w₀² > 0) needs ρ_k > r √c_k, so at low signal-to-noise the alive set depends on the
+    seed. Measured (compare sweep, C = diag(4 … 0.1), S = 0.5 I): the typical start keeps all 8 directions, the
+    median start 7, and every trained seed (SGD and Adam) 7.
+    """
+    rng = np.random.default_rng(0)
+    w0_sq = init_scale**2 * rng.chisquare(d, size=(samples, len(rho))) / dim
+    counts = cosine_alive_counts(rho, p0, w0_sq)
+    counts = counts[counts >= 0]
+    if counts.size == 0:
+        return (0, 0, 0)
+    lo, med, hi = np.quantile(counts, [0.025, 0.5, 0.975], method="nearest")
+    return int(lo), int(med), int(hi)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -298,6 +349,33 @@ def init_scales(init: Init, init_scale: float, cov: np.ndarray, d: int, dim: int
     if init != "trainer":
         raise ValueError(f"init must be 'trainer', got {init!r}")
     return init_scale**2 * d / dim
+
+
+INIT_QUANTILE = 0.975  # the seed band of dot SimSiam/BYOL: starts up to this quantile of the trainer's w₀ law
+
+
+def init_w0_quantile(init_scale: float, d: int, dim: int, q: float = INIT_QUANTILE) -> float:
+    """w₀ = ‖W₀u‖ of the trainer's start at quantile q over seeds (u a unit data direction).
+
+    W₀ ~ init_scale · N(0, 1/D) of shape d × D gives W₀u ~ N(0, init_scale²/D · I_d) exactly, so
+    ‖W₀u‖² = init_scale²/D · χ²_d and its q-quantile is init_scale² · 2 P⁻¹(d/2, q) / D (P⁻¹ the inverse
+    regularised lower incomplete gamma function). The mean, init_scale² d/D, is `init_scales`.
+    """
+    from scipy.special import gammaincinv  # where used: importing the theory stays cheap
+
+    return init_scale * math.sqrt(2.0 * float(gammaincinv(d / 2.0, q)) / dim)
+
+
+def dot_escapes_from(res: PredictiveResult, weight_decay: float, w0: float,
+                     horizon: float | None = None) -> np.ndarray:
+    """Which of `res.modes` escape (bool per mode) under dot SimSiam/BYOL at `weight_decay` when every mode
+    starts at w₀ (the same closed form (14) or quadrature (16) as `predictive_fixed_points`)."""
+    lam = np.asarray(res.eigenvalues)[list(res.modes)]
+    w = np.full(lam.shape, float(w0))
+    if res.ema_rate is None or not np.isfinite(res.ema_rate):
+        return weight_decay < simsiam_dot_critical_weight_decay(lam, res.init_p0, w, horizon)
+    return byol_dot_escapes(lam, np.full(lam.shape, float(weight_decay)), res.ema_rate, res.init_p0, w,
+                            horizon) == 1
 
 
 def predictive_fixed_points(cov: np.ndarray, noise_cov: np.ndarray | None = None, weight_decay: float = 0.0,
@@ -401,6 +479,16 @@ def predictive_fixed_points(cov: np.ndarray, noise_cov: np.ndarray | None = None
     norm_w = float(np.sum(w0_modes[modes] ** 2))
     w2, r = cosine_mean_field_state(rho[modes], c_m, norm_w)
     alive = w2 > 0
+    band = None
+    if w0 is None:  # the trainer's random start: the seed band of the alive count
+        band = cosine_seed_band(rho[modes], p0, init_scale, d, dim)
+        if band[1] < int(alive.sum()):  # the median start keeps fewer: drop the least informative survivors
+            drop = modes[alive][np.argsort(rho[modes][alive], kind="stable")][: int(alive.sum()) - band[1]]
+            w2 = np.where(np.isin(modes, drop), 0.0, w2)
+            alive = w2 > 0
+            notes.append(f"seed band: over the trainer's random starts the mean-field state keeps {band[0]}–{band[2]} "
+                         f"directions (median {band[1]}; the typical start keeps {len(drop) + band[1]}): the median "
+                         f"is the answer, the 97.5 % start the range's upper end (docs/theory.md §7)")
     w_full = np.zeros((d, dim))
     w_full[np.arange(n), :] = (np.sqrt(w2)[:, None] * u[:, modes].T)
     spectrum = np.sort(np.clip(np.linalg.eigvalsh(w_full @ cov @ w_full.T), 0.0, None))[::-1]
@@ -415,7 +503,8 @@ def predictive_fixed_points(cov: np.ndarray, noise_cov: np.ndarray | None = None
     return PredictiveResult(objective, similarity, tuple(map(float, lam)), tuple(int(k) for k in modes), surv,
                             len(surv), len(surv), "stationary", tuple(spectrum.tolist()), tuple(None for _ in modes),
                             tuple(map(float, rho)), (), None if kappa is None else float(kappa),
-                            tuple(map(float, w0_modes[modes])), float(p0), float(r), tuple(notes))
+                            tuple(map(float, w0_modes[modes])), float(p0), float(r), tuple(notes),
+                            seed_band=band)
 
 
 def not_covered(spec: Spec) -> str | None:
