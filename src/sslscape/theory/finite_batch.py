@@ -57,6 +57,7 @@ import numpy as np
 from ..moments import Moments, moments_of
 from ..result import Result
 from ..spec import Spec
+from ._linalg import basis_diagonal
 
 __all__ = ["LearnedPoint", "Unsupported", "conditional_stats", "critical_value_self_consistent", "growth_at",
            "learned_point_solution", "not_covered", "positive_weight", "rank_changes"]
@@ -315,7 +316,7 @@ def _problem(spec: Spec, moments: Moments | None = None) -> _Problem:
     else:  # a common eigenbasis (checked in not_covered): diagonalise a generic combination of the two
         _, e = np.linalg.eigh(cmat / max(np.abs(cmat).max(), 1e-300)
                               + 0.6180339887 * smat / max(np.abs(smat).max(), 1e-300))
-        c, s = np.einsum("ik,ij,jk->k", e, cmat, e), np.einsum("ik,ij,jk->k", e, smat, e)
+        c, s = basis_diagonal(e, cmat), basis_diagonal(e, smat)
     order = np.lexsort((-s, -c))
     c, s = np.clip(c[order], 0, None), np.clip(s[order], 0, None)
     tau = float(spec.temperature)

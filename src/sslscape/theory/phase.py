@@ -24,6 +24,7 @@ from ..errors import UserError
 from ..moments import Moments, moments_of, unit_noise_cov
 from ..result import Result
 from ..spec import PREDICTIVE, Spec
+from ._linalg import basis_diagonal
 from .landscape import landscape
 from .predict import PHASE_CODES, max_rank_of, phase_codes, predict, refuse_theory_gaps
 from .solve import EIG_RTOL, common_eigenbasis, depth_critical_weight_decay, depth_profile, single_product_form
@@ -131,7 +132,7 @@ def phase_diagram(spec: Spec, x: Axis, y: Axis, progress: Callable[[int, int], N
         alive = np.sum(eig > p["weight_decay"][..., None] + tol, axis=-1)
     else:
         e = common_eigenbasis(land1.quadratic, b1)
-        diag = lambda m: np.einsum("ik,ij,jk->k", e, m, e)  # noqa: E731
+        diag = lambda m: basis_diagonal(e, m)  # noqa: E731
         ak = (diag(a0) + s[..., None] * diag(a1)) * sa[..., None]
         bk = (diag(b0) + s[..., None] * (diag(b1) - diag(b0))) * sb[..., None]
         _, val = depth_profile(ak, bk**2, p["weight_decay"][..., None], spec.depth)
@@ -179,7 +180,7 @@ def _boundaries(spec: Spec, x: Axis, y: Axis, a0, a1, b0, b1, land0, max_rank: i
         crit = np.linalg.eigvalsh((a0 + s[:, None, None] * a1) * sa[:, None, None])[:, ::-1]
     else:
         e = common_eigenbasis(land0.quadratic + a1, b1)
-        diag = lambda m: np.einsum("ik,ij,jk->k", e, m, e)  # noqa: E731
+        diag = lambda m: basis_diagonal(e, m)  # noqa: E731
         ak = (diag(a0) + s[:, None] * diag(a1)) * sa[:, None]
         bk = (diag(b0) + s[:, None] * (diag(b1) - diag(b0))) * sb[:, None]
         crit = -np.sort(-depth_critical_weight_decay(ak, bk**2, spec.depth), axis=1)

@@ -62,6 +62,7 @@ import numpy as np
 from ..moments import Moments, unit_noise_cov
 from ..result import Result
 from ..spec import Spec
+from ._linalg import basis_diagonal
 
 VICREG_STD_EPS = 1e-4  # objectives/vicreg.py STD_EPS (not imported: that module imports torch)
 BN_EPS = 1e-5          # objectives/barlow.py BN_EPS
@@ -360,8 +361,8 @@ def _vicreg_noise_thresholds(c: np.ndarray, unit: np.ndarray, nu: float, invaria
     if not _commute(c, unit):
         return None
     lam, vec = np.linalg.eigh(c + np.pi * unit)  # a generic combination: its eigenvectors diagonalise both
-    ci = np.einsum("ik,ij,jk->k", vec, c, vec)
-    ui = np.einsum("ik,ij,jk->k", vec, unit, vec)
+    ci = basis_diagonal(vec, c)
+    ui = basis_diagonal(vec, unit)
     k = 2 * invariance / d - nu
     with np.errstate(divide="ignore", invalid="ignore"):
         roots = (nu * ci - gamma) / (k * ui)
@@ -423,8 +424,8 @@ def barlow_population(cov: np.ndarray, noise_cov: np.ndarray, d: int, lam: float
     noise = None
     if unit_noise is not None and _commute(c, unit_noise) and 0 < level < 1:
         lam_, vec = np.linalg.eigh(c + np.pi * unit_noise)
-        ci = np.einsum("ik,ij,jk->k", vec, c, vec)
-        ui = np.einsum("ik,ij,jk->k", vec, unit_noise, vec)
+        ci = basis_diagonal(vec, c)
+        ui = basis_diagonal(vec, unit_noise)
         with np.errstate(divide="ignore", invalid="ignore"):
             roots = ci * (1 - level) / (level * ui)  # ρ_i(s) = c_i/(c_i + s u_i) = ρ_c
         good = np.isfinite(roots) & (roots > 0) & (ui > 0)

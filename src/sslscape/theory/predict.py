@@ -41,6 +41,7 @@ from ..errors import UserError
 from ..moments import Moments, moments_of, unit_noise_cov
 from ..result import Result
 from ..spec import PREDICTIVE, Spec
+from ._linalg import basis_diagonal
 from .landscape import Landscape, landscape
 from .solve import (
     common_eigenbasis,
@@ -580,8 +581,8 @@ def critical_values(spec: Spec, moments: Moments, land: Landscape) -> Thresholds
     e = None if b is None or spec.bias else common_eigenbasis(a, b)
     if e is None:
         return Thresholds(kind="none", order="quartic")
-    a_k = np.einsum("ik,ij,jk->k", e, a, e)
-    beta2 = np.einsum("ik,ij,jk->k", e, b, e) ** 2
+    a_k = basis_diagonal(e, a)
+    beta2 = basis_diagonal(e, b) ** 2
     desc = lambda v: tuple(sorted(map(float, v), reverse=True))  # noqa: E731
     return Thresholds(kind="global", order="quartic",
                       weight_decay=desc(depth_critical_weight_decay(a_k, beta2, spec.depth)),

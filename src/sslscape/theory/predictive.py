@@ -41,6 +41,7 @@ import numpy as np
 from ..moments import Moments, moments_of
 from ..result import Result
 from ..spec import Spec
+from ._linalg import basis_diagonal
 
 Objective = Literal["simsiam", "byol"]
 Similarity = Literal["dot", "cosine"]
@@ -287,26 +288,25 @@ def cosine_mean_field_state(rho: np.ndarray, c: np.ndarray, norm_w: float) -> tu
 def cosine_alive_counts(rho: np.ndarray, p0: float, w0_sq: np.ndarray) -> np.ndarray:
     """Alive counts of the mean-field state (24) for many starts at once: `w0_sq` (S, n) holds w₀² of each of the
     n modes (ρ as in `cosine_mean_field_state`) for S starts; returns S counts (−1 where no consistent alive set
-    exists). The same search as `cosine_mean_field_state` — forced-alive modes (c ≤ 0) first, then by ρ/√c; the n
-    largest prefixes tried in turn — vectorised over the starts."""
+    exists). The same search as `cosine_mean_field_state` — forced-alive modes (c ≤ 0) first, then by the margin
+    ρ/√c; the largest consistent prefix wins — in one pass: with the modes sorted by margin, the prefix of length k
+    has r_k² = Σ_{≤k} ρ² / (‖W₀‖² + Σ_{≤k} c) (cumulative sums) and is consistent iff its last margin exceeds r_k
+    and the next one does not. O(S·n) work and memory."""
     rho = np.asarray(rho, float)[None, :]
     w0_sq = np.atleast_2d(np.asarray(w0_sq, float))
     c = p0**2 - w0_sq
     forced = c <= 0
     with np.errstate(divide="ignore"):
         margin = np.where(forced, np.inf, rho / np.sqrt(np.where(forced, 1.0, c)))  # alive iff ρ/√c > r
-    pos = np.argsort(np.argsort(-margin, axis=1, kind="stable"), axis=1)  # each mode's place in the search, per start
-    norm_w = w0_sq.sum(1)
-    out = np.full(w0_sq.shape[0], -1)
-    for n in range(rho.shape[1], 0, -1):
-        alive = pos < n
-        denom = norm_w + np.where(alive, c, 0.0).sum(1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            r = np.sqrt(np.where(alive, rho**2, 0.0).sum(1) / denom)
-        implied = forced | (rho > r[:, None] * np.sqrt(np.clip(c, 0.0, None)))
-        ok = (out < 0) & (denom > 0) & np.all(implied == alive, axis=1)
-        out[ok] = n
-    return out
+    order = np.argsort(-margin, axis=1, kind="stable")
+    m_sorted = np.take_along_axis(margin, order, 1)
+    denom = w0_sq.sum(1, keepdims=True) + np.cumsum(np.take_along_axis(c, order, 1), 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.sqrt(np.cumsum(np.take_along_axis(np.broadcast_to(rho**2, c.shape), order, 1), 1) / denom)
+    nxt = np.concatenate([m_sorted[:, 1:], np.full((c.shape[0], 1), -np.inf)], 1)
+    ok = (denom > 0) & (m_sorted > r) & (nxt <= r)
+    k = np.arange(1, c.shape[1] + 1)[None, :]
+    return np.where(ok.any(1), np.max(np.where(ok, k, 0), 1), -1)
 
 
 INIT_SAMPLES = 512  # random starts drawn for the cosine seed band (fixed seed: the answer is deterministic)
@@ -416,7 +416,7 @@ def predictive_fixed_points(cov: np.ndarray, noise_cov: np.ndarray | None = None
     # multiple of S splits the degeneracy without moving non-degenerate eigenvectors measurably
     tilt = 1e-6 * max(np.abs(x2).max(initial=0.0), 1e-300) / max(np.abs(noise).max(initial=0.0), 1e-300)
     _, u = np.linalg.eigh(x2 + tilt * (noise + noise.T) / 2 if noise.any() else x2)
-    lam = np.einsum("ik,ij,jk->k", u, x2, u)
+    lam = basis_diagonal(u, x2)
     order = np.argsort(-lam, kind="stable")
     lam, u = np.clip(lam[order], 0.0, None), u[:, order]
     n = min(d, dim)
