@@ -114,8 +114,9 @@ class Prediction(Result):
     """The theory's answer for one spec (built by keyword; `to_dict()`/`to_json()` for files).
 
     rank        directions of the learned representation (the theory's count; dot SimSiam/BYOL: the directions
-                that escape — a run then diverges); `rank_max` ≥ rank: locally stable directions (depth ≥ 2
-                metastable band), = rank otherwise
+                that escape — a run then diverges); `rank_max` ≥ rank: the upper end of the predicted range —
+                locally stable directions (depth ≥ 2 metastable band) or, for SimSiam/BYOL, the seed band of the
+                trainer's random start (docs/theory.md §7); = rank otherwise
     phase       'none' | 'dimensional' | 'complete';  max_rank = min(d, rank C): the rank without collapse
     spectrum    eigenvalues of W C Wᵀ (embedding covariance), descending, length d
     order       the order that produced the answer ('quartic' | 'learned_point' | 'per_direction' | 'exact');
