@@ -109,11 +109,13 @@ def specs() -> list[tuple[str, dict]]:
 OWN_RECIPE = 3000  # steps for the issue-11 cases: compare's default, the recipe their checks used
 
 
-def _default_time(spec: object, repeats: int = 7) -> dict:
-    """The default order's time per spec: the first call and the median of warm calls (wall and CPU, ms)."""
+def _default_time(spec: object, repeats: int = 7) -> tuple[object, dict]:
+    """The default order's prediction and its time per spec: the first call and the median of warm calls (wall
+    and CPU, ms)."""
     pred, wall_ms, cpu_ms, first_ms = _time_default(spec, repeats)  # first: the process's first call
-    return {"default_order": pred.order, "default_method": pred.method, "positive_weight": pred.positive_weight,
-            "default_ms": wall_ms, "default_cpu_ms": cpu_ms, "default_first_ms": first_ms}
+    return pred, {"default_order": pred.order, "default_method": pred.method,
+                  "positive_weight": pred.positive_weight, "default_ms": wall_ms, "default_cpu_ms": cpu_ms,
+                  "default_first_ms": first_ms}
 
 
 def _run(job: tuple[str, dict, int, int, int]) -> dict:
@@ -127,7 +129,7 @@ def _run(job: tuple[str, dict, int, int, int]) -> dict:
     t0 = time.perf_counter()
     try:
         spec = parse_spec(raw)
-        timing = _default_time(spec)
+        _, timing = _default_time(spec)
         own = name.startswith(("fb-", "pd "))
         res = compare_training(spec, seeds=seeds, steps=OWN_RECIPE if own else steps, order="auto",
                                batch_size=None if spec.batch_size is not None or own else batch)
@@ -142,8 +144,7 @@ def _rescore(row: dict) -> dict:
     from sslscape.spec import parse_spec
 
     spec = parse_spec(row["spec"])
-    timing = _default_time(spec)
-    pred, _, _, _ = _time_default(spec, 1)
+    pred, timing = _default_time(spec)
     rules = [agreement(pred.spectrum, r, predicted_rank_max=pred.rank_max) for r in row["trained_ranks"]]
     return {**row, **timing, "predicted_rank": rules[0].predicted_rank,
             "predicted_rank_max": rules[0].predicted_rank_max, "theory_rank": pred.rank, "order": pred.order,

@@ -211,11 +211,10 @@ def pointwise_kind(spec: Spec, expandable: bool) -> str:
             return "per_direction_quadrature" if spec.objective == "byol" and spec.similarity == "dot" else \
                 "per_direction"
         return "exact"
-    if spec.objective == "vicreg" or (spec.objective == "barlow" and spec.normalization == "batch"):
-        from .population import not_covered as population_not_covered
+    from .population import not_covered as population_not_covered
 
-        if population_not_covered(spec) is None:
-            return "per_direction"  # the population closed form per cell (milliseconds)
+    if population_not_covered(spec) is None:
+        return "per_direction"  # VICReg / standardised Barlow: the population closed form per cell (milliseconds)
     return "polynomial" if expandable else "exact"
 
 

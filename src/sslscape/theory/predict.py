@@ -192,25 +192,13 @@ def plan(spec: Spec, order: str = "auto", moments: Moments | None = None) -> Pla
     elif order == "learned_point":
         raise UserError("order learned_point applies to InfoNCE with dot similarity and a batch_size only; use "
                         "--order auto, quartic or exact (docs/theory.md §5)")
-    if order in ("auto", "per_direction") and spec.objective in PREDICTIVE:
-        from .predictive import not_covered as predictive_not_covered
-
-        why = predictive_not_covered(spec)
+    if order in ("auto", "per_direction") and (spec.objective in PREDICTIVE or _population_objective(spec)):
+        why, reason, section = _per_direction_cover(spec, m)
         if why is None:
-            return Plan(order="per_direction", numerical=False, reason=f"{spec.objective} ({spec.similarity})")
+            return Plan(order="per_direction", numerical=False, reason=reason)
         if order == "per_direction":
             raise UserError(f"order per_direction does not apply: {why}; use --order auto or exact "
-                            "(docs/theory.md §7)")
-    elif order in ("auto", "per_direction") and _population_objective(spec):
-        from .population import not_covered as population_not_covered
-
-        why = population_not_covered(spec, m)
-        if why is None:
-            return Plan(order="per_direction", numerical=False, reason=f"{_population_name(spec)}: the population "
-                        "closed form")
-        if order == "per_direction":
-            raise UserError(f"order per_direction does not apply: {why}; use --order auto or exact "
-                            "(docs/theory.md §12)")
+                            f"(docs/theory.md {section})")
     elif order == "per_direction":
         raise UserError("order per_direction applies to SimSiam and BYOL, VICReg and Barlow Twins with batch "
                         "standardisation only; use --order auto, quartic or exact (docs/theory.md §7, §12)")
@@ -223,6 +211,18 @@ def plan(spec: Spec, order: str = "auto", moments: Moments | None = None) -> Pla
 def _population_objective(spec: Spec) -> bool:
     """VICReg, or Barlow Twins with batch standardisation: the objectives of the population closed form (§12)."""
     return spec.objective == "vicreg" or (spec.objective == "barlow" and spec.normalization == "batch")
+
+
+def _per_direction_cover(spec: Spec, moments: Moments) -> tuple[str | None, str, str]:
+    """(why the per-direction closed form does not apply or None, the plan's reason, the docs section) for a
+    SimSiam/BYOL spec (stop-gradient dynamics, §7) or a VICReg / standardised-Barlow spec (population, §12)."""
+    if spec.objective in PREDICTIVE:
+        from .predictive import not_covered as predictive_not_covered
+
+        return predictive_not_covered(spec), f"{spec.objective} ({spec.similarity})", "§7"
+    from .population import not_covered as population_not_covered
+
+    return population_not_covered(spec, moments), f"{_population_name(spec)}: the population closed form", "§12"
 
 
 def _population_name(spec: Spec) -> str:
@@ -429,9 +429,8 @@ def _per_direction(spec: Spec, moments: Moments) -> Prediction:
         if spec.objective == "byol":
             notes.append(f"BYOL: γ*_k lies in [λ_k min(w₀, p₀)/2, λ_k max(w₀, p₀)/2] for every EMA rate; the rate "
                          f"κ = −ln β/lr uses the trainer's lr = {TRAINER_LR:g}")
-        band = _seed_band(spec, res, moments.dim, d)
+        band, w_hi = _seed_band(spec, res, moments.dim, d)
         if band > res.rank:
-            w_hi = _band_w0(spec, res, moments.dim, d)
             notes.append(f"seed band: a seed whose start is larger along the data directions (w₀ up to {w_hi:.3g}, "
                          f"the {INIT_QUANTILE:.1%} level of its law) lets up to {band} direction(s) escape, so the "
                          f"predicted rank range reaches {band} "
@@ -492,7 +491,7 @@ def _population(spec: Spec, moments: Moments) -> Prediction:
                        notes=notes, max_rank=max_rank, embed_dim=d)
 
 
-def _band_w0(spec: Spec, res: Any, dim: int, d: int) -> float:
+def _band_w0(res: Any, dim: int, d: int) -> float:
     """The start at the upper end of the seed band: w₀ at quantile 1 − (1 − INIT_QUANTILE)/n of its law for each of
     the n modes (a union bound: the chance that any mode starts above it is at most 1 − INIT_QUANTILE)."""
     from .predictive import INIT_QUANTILE, TRAINER_INIT_SCALE, init_w0_quantile
@@ -500,14 +499,16 @@ def _band_w0(spec: Spec, res: Any, dim: int, d: int) -> float:
     return init_w0_quantile(TRAINER_INIT_SCALE, d, dim, 1.0 - (1.0 - INIT_QUANTILE) / max(len(res.modes), 1))
 
 
-def _seed_band(spec: Spec, res: Any, dim: int, d: int) -> int:
+def _seed_band(spec: Spec, res: Any, dim: int, d: int) -> tuple[int, float]:
     """Dot SimSiam/BYOL: how many directions escape from a start at the upper end of the seed band (`_band_w0`).
     The closed form at the typical start is the lower end of the predicted range; a seed's larger start raises
     each γ*_k (measured in the compare sweep: seed 1 escaped at γ = 2.4 > γ*₁ = 2.0, and at d = 4, γ = 1.2 showed
-    4 directions where the typical start lets 1 escape), so the range's upper end counts these directions."""
+    4 directions where the typical start lets 1 escape), so the range's upper end counts these directions.
+    Returns (that count, the start w₀ used)."""
     from .predictive import dot_escapes_from
 
-    return int(dot_escapes_from(res, spec.weight_decay, _band_w0(spec, res, dim, d)).sum())
+    w_hi = _band_w0(res, dim, d)
+    return int(dot_escapes_from(res, spec.weight_decay, w_hi).sum()), w_hi
 
 
 def _prediction(spec: Spec, *, rank: int, spectrum: Any, thresholds: Thresholds, max_rank: int, notes: list[str],

@@ -334,48 +334,52 @@ def numerical_minimum(land: Landscape, depth: int = 1, n_starts: int = 6, seed: 
                       max_iter: int = 500) -> Minimum:
     """Minimise the landscape polynomial from `n_starts` random starts (float64 L-BFGS); keep the best.
 
-    Depth 1: numpy + scipy, all starts in one call (`_numerical_minimum_depth1`, milliseconds); depth ≥ 2: torch
-    on the factors (weight decay acts on each)."""
+    Depth 1: numpy + scipy, one L-BFGS call per start (`_numerical_minimum_depth1`, milliseconds); depth ≥ 2: torch
+    on the factors (`_numerical_minimum_deep`; weight decay acts on each)."""
     if not land.expandable:
         raise ValueError(f"no quartic landscape: {land.reason}")
     if depth == 1:
         value, w = _numerical_minimum_depth1(land, n_starts, seed, max_iter)
-        best = (value, w) if np.isfinite(value) and value <= 0.0 else (0.0, np.zeros((land.embed_dim,
-                                                                                       land.input_dim)))
-        spec = embedding_spectrum(best[1], land.data_cov, land.embed_dim)
-        floor = max(SOLVER_FLOOR * float(spec.max(initial=0.0)), absolute_floor(land.data_cov))
-        return Minimum(best[1], best[0], spec, numerical_rank(spec, floor), "numerical")
+    else:
+        value, w = _numerical_minimum_deep(land, depth, n_starts, seed, max_iter)
+    if not np.isfinite(value) or value > 0.0:  # the collapsed point W = 0 (loss 0) is always a candidate
+        value, w = 0.0, np.zeros((land.embed_dim, land.input_dim))
+    spec = embedding_spectrum(w, land.data_cov, land.embed_dim)
+    # L-BFGS on the polynomial converges tightly (dead directions end ≤ 1e-10 of the top): the theory's count is
+    # the numerical rank above a solver-precision floor, not the measurement's collapse rule
+    floor = max(SOLVER_FLOOR * float(spec.max(initial=0.0)), absolute_floor(land.data_cov))
+    return Minimum(w, value, spec, numerical_rank(spec, floor), "numerical")
+
+
+def _numerical_minimum_deep(land: Landscape, depth: int, n_starts: int, seed: int,
+                            max_iter: int) -> tuple[float, np.ndarray]:
+    """Depth ≥ 2: torch L-BFGS on the L factors from `n_starts` starts (small random ones and, every other start,
+    all singular values beyond the quartic barrier), each pruned of directions that do not pay. Returns the best
+    (value, Ŵ) — (inf, 0) if no start ended finite."""
     import torch
 
     from ._optim import deep_shapes, lbfgs_minimise, product
 
     gen = torch.Generator().manual_seed(seed)
     scale = float(np.sqrt(max(np.abs(land.quadratic).max(), 1e-12)))
-    best: tuple[float, np.ndarray] | None = None
+    best: tuple[float, np.ndarray] = (float("inf"), np.zeros((land.embed_dim, land.input_dim)))
     shapes = deep_shapes(land.embed_dim, land.input_dim, depth)
     for start in range(n_starts):
-        if depth > 1 and start % 2 == 1:
+        if start % 2 == 1:
             # every singular value of the product well beyond its barrier: each direction then descends to its
             # non-zero local minimum when it has one, and pruning below removes those that do not pay
             big = 1.5 * _quartic_balance_scale(land)
             factors = [(big ** (1 / depth) * _random_orthogonal(s, gen)).requires_grad_() for s in shapes]
         else:
-            init = 0.5 if start % 2 == 0 else 2.0
-            factors = [(init * scale ** (1 / depth) * torch.randn(s, generator=gen, dtype=torch.float64)
+            factors = [(0.5 * scale ** (1 / depth) * torch.randn(s, generator=gen, dtype=torch.float64)
                         / np.sqrt(s[1])).requires_grad_() for s in shapes]
         value = lbfgs_minimise(factors, partial(_deep_loss, land, factors, depth), max_iter, 1e-13, 1e-16)
         w = product(factors).detach().numpy()
-        if depth > 1 and np.isfinite(value):
+        if np.isfinite(value):
             value, w = _prune_directions(land, depth, value, w, max_iter)
-        if np.isfinite(value) and (best is None or value < best[0]):
+        if np.isfinite(value) and value < best[0]:
             best = (value, w)
-    if best is None or best[0] > 0.0:  # the collapsed point W = 0 (loss 0) is always a candidate
-        best = (0.0, np.zeros((land.embed_dim, land.input_dim)))
-    spec = embedding_spectrum(best[1], land.data_cov, land.embed_dim)
-    # L-BFGS on the polynomial converges tightly (dead directions end ≤ 1e-10 of the top): the theory's count is
-    # the numerical rank above a solver-precision floor, not the measurement's collapse rule
-    floor = max(SOLVER_FLOOR * float(spec.max(initial=0.0)), absolute_floor(land.data_cov))
-    return Minimum(best[1], best[0], spec, numerical_rank(spec, floor), "numerical")
+    return best
 
 
 def _quartic_balance_scale(land: Landscape) -> float:
@@ -435,11 +439,10 @@ def _prune_directions(land: Landscape, depth: int, value: float, w: np.ndarray,
 
 
 def _deep_loss(land: Landscape, factors: list[torch.Tensor], depth: int) -> torch.Tensor:
+    """Depth ≥ 2 (depth 1 runs in numpy, `_polynomial`)."""
     from ._optim import product
 
     w = product(factors)
-    if depth == 1:
-        return quartic_loss(land, w)
     # the product carries the landscape; weight decay acts on every factor (bias not modelled for depth > 1)
     no_decay = replace(land, weight_decay=0.0)
     return quartic_loss(no_decay, w) + land.weight_decay * sum((f * f).sum() for f in factors)
