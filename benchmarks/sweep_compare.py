@@ -15,6 +15,9 @@ The sweep trains with 2,000 steps at batch 512 (compare's own default is 3,000 a
 spectral loss cost O(N²) per step, and this keeps 51 specs × 2 seeds near 15 minutes on an idle 2-core CPU.
 Added for issue 11 (trained with compare's own 3,000 steps at the spec's batch size): the 17 finite-batch InfoNCE
 specs with large p̄ and the SimSiam/BYOL cases of `agreement_grid.py` (`finite_batch_specs`, `predictive_specs`).
+A seed whose rank is still moving at the end of its run is trained again with 2× and then 4× the steps
+(`compare_training`'s rule, `sslscape.compare.still_moving`; never for SimSiam/BYOL, whose theory integrates the
+recipe's own schedule); the table names the steps of every extended seed.
 Rows are appended to sweep.jsonl in --out as they finish (a rerun skips them; --fresh starts over);
 `--rescore SUBSTRING` re-predicts finished rows with the current theory and re-applies the agreement rule to
 their trained ranks (training depends on the spec and seed only, so nothing is retrained).
@@ -88,11 +91,19 @@ def specs() -> list[tuple[str, dict]]:
         add(f"barlow λ={lam} γ=0.3", objective="barlow", barlow_lambda=lam, weight_decay=0.3)
     add("barlow λ=1 γ=1.2 bias", objective="barlow", barlow_lambda=1.0, weight_decay=1.2, bias=True)
     add("barlow λ=1 depth 2 γ=0.6", objective="barlow", barlow_lambda=1.0, weight_decay=0.6, depth=2)
-    # no quartic expansion: the exact solver is the theory here
+    # no quartic expansion at W = 0
     add("infonce cosine γ=0.01 τ=0.5", objective="infonce", similarity="cosine", weight_decay=0.01,
         temperature=0.5)
     add("infonce cosine γ=0.05 τ=0.5", objective="infonce", similarity="cosine", weight_decay=0.05,
         temperature=0.5)
+    # cosine InfoNCE beyond the two above (issue 11, the reduced solver of docs/theory.md §14): τ moves ρ_c
+    for tau in (1.0, 2.0):
+        add(f"infonce cosine γ=0.01 τ={tau}", objective="infonce", similarity="cosine", weight_decay=0.01,
+            temperature=tau)
+    add("infonce cosine τ=0.5 shaped noise", objective="infonce", similarity="cosine", weight_decay=0.01,
+        temperature=0.5, noise=[0.5, 0.5, 5.0, 0.5, 3.0, 0.5, 0.1, 0.5])
+    add("infonce cosine τ=0.5 clean", objective="infonce", similarity="cosine", weight_decay=0.01,
+        temperature=0.5, protocol="clean_negatives")
     add("barlow standardised γ=0.3", objective="barlow", normalization="batch", weight_decay=0.3)
     add("vicreg γ=0.05", objective="vicreg", weight_decay=0.05)
     add("vicreg γ=0.5", objective="vicreg", weight_decay=0.5)
@@ -218,14 +229,20 @@ def main() -> None:
                     else f"{r['predicted_rank']}–{r['predicted_rank_max']} (metastable)")
             if r["theory_rank"] != r["predicted_rank"]:
                 band += f" [{r['theory_rank']}]"
+            steps = r.get("trained_steps") or [r["steps"]] * len(r["trained_ranks"])
+            trained = ", ".join(f"{k}" if n <= r["steps"] else f"{k} ({n:,} steps)"
+                                for k, n in zip(r["trained_ranks"], steps, strict=True))
             lines.append(f"| {r['name']} | {r['spec']['objective']} | {r['default_order']} | {band} | "
-                         f"{', '.join(map(str, r['trained_ranks']))} | {'yes' if r['agree'] else '**no**'} | "
-                         f"{r['default_ms']:.1f} |")
+                         f"{trained} | {'yes' if r['agree'] else '**no**'} | {r['default_ms']:.1f} |")
     ms = [r["default_ms"] for r in ok]
+    extended = sum(n > r["steps"] for r in ok for n in r.get("trained_steps", ()))
+    unsettled = sum(not x for r in ok for x in r.get("settled", ()))
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     lines.append(f"\n{agree}/{len(rows)} specs agree ({100 * agree / max(1, len(rows)):.0f} %); default order "
                  f"{np.median(ms):.1f} ms per spec (median of warm calls, wall), slowest {max(ms):.1f} ms; "
                  f"{wall / 60:.1f} min with {args.workers} worker(s), load average {load:.1f} at the end. "
+                 f"{extended} seed run(s) still moving at their end were trained longer (compare's rule, "
+                 f"`still_moving`), {unsettled} still moving at 4× the steps. "
                  "[k]: the theory's own count where it differs from the cut of its spectrum (dot SimSiam/BYOL: "
                  "escaping directions).")
     (args.out / "sweep.md").write_text("\n".join(lines) + "\n")

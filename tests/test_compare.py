@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from sslscape.compare import compare_config, compare_embeddings, compare_training, write_compare
+from sslscape.compare import compare_config, compare_embeddings, compare_training, still_moving, write_compare
 from sslscape.diagnostics.diagnosis import diagnose
 from sslscape.errors import UserError
 from sslscape.moments import moments_of
@@ -99,3 +99,23 @@ def test_compare_recipe_follows_the_spec_batch_size():
     spec = parse_spec({"objective": "infonce", "data": {"cov": [1.0, 2.0]}, "batch_size": 128})
     cfg = compare_config(spec, seed=3)
     assert cfg.batch_size(spec) == 128 and cfg.seed == 3 and cfg.optimizer.weight_decay_mode == "l2"
+
+
+def test_still_moving_flags_only_directions_heading_for_the_cut():
+    end = np.array([4.0, 2.0, 1.0, 1e-3, 1e-9])
+    assert not still_moving(end, end, 4, 4)
+    assert not still_moving(end * [1, 1.1, 0.9, 1.1, 1], end, 4, 4)  # settling near its equilibrium: a few %
+    assert still_moving(end * [1, 1, 1, 2.0, 1], end, 4, 4)  # the weakest kept one halved its share: dying
+    assert not still_moving(end * [3, 3, 3, 3, 1], end * [3, 3, 3, 3, 1], 4, 4)  # a common scale is no movement
+    rising = np.array([4.0, 2.0, 1.0, 1e-4, 1e-9])
+    assert still_moving(rising, rising * [1, 1, 1, 3, 1], 3, 3)  # the strongest dropped one is growing back
+    assert not still_moving(rising, rising * [1, 1, 1, 1, 100], 3, 3)  # noise below MOVING_FLOOR is not a candidate
+    assert still_moving(end, end, 5, 4)  # the rank changed over the second half
+
+
+def test_a_run_still_dying_at_its_end_is_trained_longer():
+    # spectral, 2 c_3 = 3.2 < γ = 3.3: the third direction dies at a rate ∝ 0.1 — far from done after 150 steps
+    spec = parse_spec({"objective": "spectral", "data": {"cov": [3.0, 2.5, 1.6, 0.2]}, "weight_decay": 3.3})
+    res = compare_training(spec, seeds=1, steps=150, batch_size=256, predictor=spectral_closed_form)
+    assert res.trained_steps[0] > 150 and res.steps == 150
+    assert res.predicted_rank == 2

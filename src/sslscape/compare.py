@@ -4,8 +4,11 @@
   (`sslscape diagnose --spec`).
 - `compare_training(spec)`: train the spec's own linear / deep-linear model on the spec's own Gaussian data with the
   exact sample loss (`compare_config`: Adam, cosine schedule to 0 so the last iterate sits at the minimum, 3,000
-  steps at lr 1e-2; within a few percent of a critical value the dynamics slow down and need more steps) and lay
-  each seed's spectrum eig(W C Wᵀ) over the prediction (`sslscape compare`).
+  steps at lr 1e-2) and lay each seed's spectrum eig(W C Wᵀ) over the prediction (`sslscape compare`). Near a
+  critical value the dynamics slow down: a seed whose rank could still change at the end of its run (`still_moving`:
+  the spectrum half-way and at the end) is trained again with 2× and then 4× the steps; the result records each
+  seed's steps and whether it settled. SimSiam/BYOL have no minimum to reach: the theory integrates the
+  trainer's own schedule, so their runs are never extended.
 
 Both use the one agreement rule, `sslscape.diagnostics.rank.agreement`: the predicted spectrum is cut by the same
 collapse rule as the measured one; they agree when the measured collapse rank lies in the predicted range — up to
@@ -28,12 +31,15 @@ from .diagnostics.diagnosis import Diagnosis
 from .diagnostics.rank import RULE, agreement
 from .errors import UserError
 from .result import Result
-from .spec import Spec
+from .spec import PREDICTIVE, Spec
 from .theory.predict import Prediction
 
 COMPARE_STEPS = 3000
 COMPARE_LR = 1e-2
 COMPARE_BATCH = 1024
+CONVERGE_DOUBLINGS = 2  # a seed still moving is retrained with 2× and then 4× the steps
+MOVING = 1.25  # a boundary direction whose share of the top variance changed by more than this factor: moving
+MOVING_FLOOR = 1e-6  # dropped directions below this share of the top are rounding/noise, not candidates
 Predictor = Callable[[Spec, str], Prediction]
 
 
@@ -95,10 +101,36 @@ class CompareResult(Result):
     batch_size: int
     wall_s: float
     rule: str = RULE
+    trained_steps: tuple[int, ...] = ()  # per seed: the steps of the run whose rank is reported
+    settled: tuple[bool, ...] = ()      # per seed: False if its rank was still moving at the longest run
+
+
+def still_moving(half: Any, end: Any, half_rank: int, end_rank: int) -> bool:
+    """True when a run's collapse rank may still change with more training (module docstring).
+
+    half, end: the trained spectra (descending) at half of the run and at its end; half_rank, end_rank: their
+    collapse ranks. Moving: the ranks differ, or — each eigenvalue taken as its share of the top one — the weakest
+    kept direction lost more than `MOVING`× of its share over the second half (still decaying toward the cut), or
+    the strongest dropped one above `MOVING_FLOOR` gained as much (still growing toward it). A direction settling
+    at its non-zero equilibrium changes by a few percent over that half; a dying one keeps falling exponentially.
+    """
+    a, b = _shape(half), _shape(end)
+    if half_rank != end_rank:
+        return True
+    if not a.size or a[0] == 0 or b[0] == 0:
+        return False
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = b / a
+    weakest_kept = end_rank - 1
+    if 0 < end_rank and weakest_kept > 0 and ratio[weakest_kept] < 1 / MOVING:
+        return True
+    strongest_dropped = end_rank
+    return bool(strongest_dropped < b.size and b[strongest_dropped] > MOVING_FLOOR
+                and ratio[strongest_dropped] > MOVING)
 
 
 def compare_config(spec: Spec, seed: int, steps: int | None = None, lr: float | None = None,
-                   batch_size: int | None = None, optimizer: str = "adam") -> Any:
+                   batch_size: int | None = None, optimizer: str = "adam", log_every: int = 10**9) -> Any:
     """The training recipe `compare_training` uses for the spec's linear / deep-linear model (a TrainConfig)."""
     from .training.config import TrainConfig
 
@@ -108,7 +140,7 @@ def compare_config(spec: Spec, seed: int, steps: int | None = None, lr: float | 
         "data": {"source": "spec", "augment": "noise", "eval_size": 16},
         "schedule": {"steps": steps or COMPARE_STEPS, "lr": lr or COMPARE_LR, "kind": "cosine",
                      "batch_size": batch_size or spec.batch_size or COMPARE_BATCH,
-                     "log_every": 10**9, "checkpoint_every": 10**9}})
+                     "log_every": log_every, "checkpoint_every": 10**9}})
 
 
 def compare_training(spec: Spec, *, seeds: int = 3, steps: int | None = None, order: str = "auto",
@@ -126,14 +158,27 @@ def compare_training(spec: Spec, *, seeds: int = 3, steps: int | None = None, or
 
     t0 = time.perf_counter()
     pred = (predictor or predict)(spec, order)
-    ranks, spectra = [], []
+    ranks, spectra, used, settled = [], [], [], []
     dim = moments_of(spec).dim
+    doublings = 0 if spec.objective in PREDICTIVE else CONVERGE_DOUBLINGS
     with torch_threads(1 if dim <= 256 else None):
         for i in range(seeds):
-            cfg = compare_config(spec, spec.seed + i, steps, lr, batch_size)
-            result = train(cfg, None)
+            n = steps or COMPARE_STEPS
+            for attempt in range(doublings + 1):
+                cfg = compare_config(spec, spec.seed + i, n, lr, batch_size, log_every=max(n // 2, 1))
+                lines: dict[int, dict] = {}
+                result = train(cfg, None, progress=lambda done, total, line, lines=lines: (
+                    lines.setdefault(line["step"], line) if line else None))
+                half = lines.get(max(n // 2, 1))
+                moving = (doublings > 0 and half is not None
+                          and still_moving(half["spectrum"], result.spectrum, half["rank"], result.rank))
+                if not moving or attempt == doublings:
+                    break
+                n *= 2
             ranks.append(result.rank)
             spectra.append(result.spectrum)
+            used.append(n)
+            settled.append(not moving)
             if progress is not None:
                 progress(i + 1, seeds)
     rules = [agreement(pred.spectrum, r, predicted_rank_max=pred.rank_max) for r in ranks]
@@ -142,7 +187,8 @@ def compare_training(spec: Spec, *, seeds: int = 3, steps: int | None = None, or
         theory_rank=pred.rank, predicted_spectrum=tuple(float(v) for v in pred.spectrum), phase=pred.phase,
         order=pred.order, trained_ranks=tuple(ranks), trained_spectra=tuple(tuple(s) for s in spectra),
         seeds=tuple(spec.seed + s for s in range(seeds)), agree=all(r.agree for r in rules),
-        steps=cfg.schedule.steps, batch_size=cfg.batch_size(spec), wall_s=time.perf_counter() - t0)
+        steps=steps or COMPARE_STEPS, batch_size=cfg.batch_size(spec), wall_s=time.perf_counter() - t0,
+        trained_steps=tuple(used), settled=tuple(settled))
 
 
 def write_compare(result: CompareResult, out_dir: Path, title: str = "") -> tuple[Path, Path]:

@@ -118,7 +118,7 @@ def test_bad_order(run) -> None:
 
 def test_phase_without_closed_form_refuses_a_huge_grid(run, tmp_path: Path) -> None:
     spec = _write(tmp_path, {"objective": "infonce", "similarity": "cosine", "data": {"cov": [2.0, 1.0]},
-                             "weight_decay": 0.1})  # cosine InfoNCE: no closed form, an exact solve per cell
+                             "weight_decay": 0.1, "symmetric": True})  # outside §14: an exact solve per cell
     res = run("phase", spec, "--x", "weight_decay:0:1:64", "--y", "noise_scale:0:4:64", "--out", str(tmp_path))
     assert res.returncode == 2 and "at most 36 cells" in res.stderr and len(res.stderr.strip().splitlines()) == 1
 
@@ -152,11 +152,12 @@ def test_exact_output_labels_its_thresholds_and_keeps_no_quartic_note(run, tmp_p
 def test_no_closed_form_says_so_up_front_and_max_seconds_marks_the_answer(run, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("COLUMNS", "400")
     spec = {"objective": "infonce", "similarity": "cosine", "temperature": 0.5, "weight_decay": 0.1,
-            "data": {"cov": [2.0, 1.0, 0.5]}, "batch_size": 32}
+            "data": {"cov": [2.0, 1.0, 0.5]}, "batch_size": 32, "symmetric": True}  # outside docs/theory.md §14
     res = run("predict", _write(tmp_path, spec), "--json", "--max-seconds", "0.001")
     assert res.returncode == 0, res.stderr
     line = res.stderr.strip().splitlines()
-    assert len(line) == 1 and line[0].startswith("no closed form for cosine similarity: solving numerically, about")
+    assert len(line) == 1 and line[0].startswith("no closed form for cosine similarity with symmetric InfoNCE: "
+                                                 "solving numerically, about")
     assert "best answer so far" in line[0]
     out = json.loads(res.stdout)
     assert out["order"] == "exact" and out["converged"] is False

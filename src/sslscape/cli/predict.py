@@ -125,7 +125,8 @@ def predict_command(
 
     table = Table(title=f"sslscape prediction — {spec.objective} ({source}) — order {pred.order}",
                   show_header=False)
-    why = "with the seed band" if spec.objective in ("simsiam", "byol") else "locally stable"
+    why = ("with the seed band" if spec.objective in ("simsiam", "byol") else
+           "with directions at the threshold" if pred.method == "cosine_snr_level" else "locally stable")
     table.add_row("rank", f"{pred.rank} of {pred.max_rank}" + (f" (up to {pred.rank_max} {why})"
                                                                  if pred.rank_max > pred.rank else ""))
     table.add_row("phase", pred.phase)

@@ -137,7 +137,7 @@ def compare_command(
     png, js = write_compare(result, out_dir, title=f"{spec.stem}: theory vs training")
     verdict = "[green]agree[/]" if result.agree else "[red]disagree[/]"
     band = (str(result.predicted_rank) if result.predicted_rank_max == result.predicted_rank
-            else f"{result.predicted_rank}–{result.predicted_rank_max} (depth ≥ 2: metastable range)")
+            else f"{result.predicted_rank}–{result.predicted_rank_max} (the predicted range)")
     Console(soft_wrap=True).print(f"predicted rank {band} ({result.phase}, order {result.order}), trained ranks "
                     f"{list(result.trained_ranks)}: {verdict}  → {png}, {js}")
 

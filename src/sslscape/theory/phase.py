@@ -198,8 +198,10 @@ def _boundaries(spec: Spec, x: Axis, y: Axis, a0, a1, b0, b1, land0, max_rank: i
 
 # Cells allowed when each needs a numerical solve: ~0.3–3 s for the quartic polynomial, ~1–15 s for the exact
 # solver (landscapes without an expansion) — a diagram of a few minutes at most. SimSiam/BYOL cells use their
-# per-direction closed form (§7): ~3 ms, BYOL dot ~0.2 s (a quadrature per direction).
-MAX_POINTWISE_CELLS = {"polynomial": 144, "exact": 36, "per_direction": 4096, "per_direction_quadrature": 1024}
+# per-direction closed form (§7): ~3 ms, BYOL dot ~0.2 s (a quadrature per direction); cosine InfoNCE cells the
+# reduced learned-point solver (§14): ~30–100 ms.
+MAX_POINTWISE_CELLS = {"polynomial": 144, "exact": 36, "per_direction": 4096, "per_direction_quadrature": 1024,
+                       "cosine_learned_point": 1024}
 
 
 def pointwise_kind(spec: Spec, expandable: bool) -> str:
@@ -211,6 +213,10 @@ def pointwise_kind(spec: Spec, expandable: bool) -> str:
             return "per_direction_quadrature" if spec.objective == "byol" and spec.similarity == "dot" else \
                 "per_direction"
         return "exact"
+    if spec.objective == "infonce" and spec.similarity == "cosine":
+        from .cosine_infonce import not_covered as cosine_not_covered
+
+        return "cosine_learned_point" if cosine_not_covered(spec) is None else "exact"
     from .population import not_covered as population_not_covered
 
     if population_not_covered(spec) is None:
@@ -221,8 +227,8 @@ def pointwise_kind(spec: Spec, expandable: bool) -> str:
 def _pointwise(spec: Spec, x: Axis, y: Axis, max_rank: int, expandable: bool,
                progress: Callable[[int, int], None] | None) -> PhaseDiagram:
     kind = pointwise_kind(spec, expandable)
-    # SimSiam/BYOL, VICReg, standardised Barlow: the default order's closed form per cell (no quartic order)
-    order = "auto" if kind.startswith("per_direction") else "quartic"
+    # SimSiam/BYOL, VICReg, standardised Barlow, cosine InfoNCE: the default order per cell (no quartic order)
+    order = "auto" if kind.startswith("per_direction") or kind == "cosine_learned_point" else "quartic"
     limit = MAX_POINTWISE_CELLS[kind]
     if x.n * y.n > limit:
         side = int(limit**0.5)

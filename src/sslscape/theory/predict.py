@@ -48,7 +48,6 @@ from .solve import (
     depth_critical_weight_decay,
     depth_metastable_weight_decay,
     minimum,
-    numerical_minimum,
     single_product_form,
 )
 
@@ -180,7 +179,17 @@ def plan(spec: Spec, order: str = "auto", moments: Moments | None = None) -> Pla
     m = moments if moments is not None else moments_of(spec)
     if order == "exact":
         return Plan(order="exact", numerical=True, reason="order exact (the numerical referee)")
-    if order in ("auto", "learned_point") and spec.objective == "infonce" and spec.batch_size is not None:
+    if order in ("auto", "learned_point") and spec.objective == "infonce" and spec.similarity == "cosine":
+        from .cosine_infonce import not_covered as cosine_not_covered
+
+        why = cosine_not_covered(spec, m)
+        if why is None:
+            return Plan(order="learned_point", numerical=False,
+                        reason="InfoNCE with cosine similarity: the reduced learned-point solver")
+        if order == "learned_point":
+            raise UserError(f"order learned_point does not apply: {why}; use --order auto or exact "
+                            "(docs/theory.md §14)")
+    elif order in ("auto", "learned_point") and spec.objective == "infonce" and spec.batch_size is not None:
         from .finite_batch import not_covered
 
         why = not_covered(spec, m)
@@ -190,8 +199,8 @@ def plan(spec: Spec, order: str = "auto", moments: Moments | None = None) -> Pla
             raise UserError(f"order learned_point does not apply: {why}; use --order auto, quartic or exact "
                             "(docs/theory.md §5)")
     elif order == "learned_point":
-        raise UserError("order learned_point applies to InfoNCE with dot similarity and a batch_size only; use "
-                        "--order auto, quartic or exact (docs/theory.md §5)")
+        raise UserError("order learned_point applies to InfoNCE with cosine similarity, or dot similarity and a "
+                        "batch_size, only; use --order auto, quartic or exact (docs/theory.md §5, §14)")
     if order in ("auto", "per_direction") and (spec.objective in PREDICTIVE or _population_objective(spec)):
         why, reason, section = _per_direction_cover(spec, m)
         if why is None:
@@ -242,6 +251,12 @@ def no_closed_form_reason(spec: Spec) -> str:
     if spec.normalization != "none":
         return f"no closed form for {spec.normalization} normalisation (a scale-invariant loss)"
     if spec.similarity == "cosine":
+        if spec.objective == "infonce":
+            from .cosine_infonce import not_covered as cosine_not_covered
+
+            why = cosine_not_covered(spec)
+            if why is not None:
+                return f"no closed form for cosine similarity with {why}"
         return "no closed form for cosine similarity"
     if spec.depth > 1 and spec.bias:
         return "no closed form for a bias with depth > 1"
@@ -259,6 +274,16 @@ def predict(spec: Spec, order: str = "auto", *, progress: Progress | None = None
     """
     moments = moments_of(spec)
     chosen = plan(spec, order, moments)
+    if chosen.order == "learned_point" and spec.similarity == "cosine":
+        found = _cosine_learned_point(spec, moments)
+        if found is not None:
+            return found
+        if order == "learned_point":
+            raise UserError("order learned_point does not apply: the negatives' sum is not self-averaging (small "
+                            "batch at small τ); use --order exact (docs/theory.md §14)")
+        return _quartic_or_exact(spec, moments, "exact", progress, max_seconds,
+                                 ["cosine InfoNCE: the reduced solver does not cover this batch size and temperature "
+                                  "(a few negatives dominate the softmax); the exact solver answers"])
     if chosen.order == "learned_point":
         from .finite_batch import Unsupported
 
@@ -317,12 +342,14 @@ def _quartic_or_exact(spec: Spec, moments: Moments, order: str, progress: Progre
     if thresholds.order:
         notes.append(f"critical values: the {thresholds.order} order's (the exact solver gives none)")
     if polynomial_is_exact(spec, moments, land):
-        found = numerical_minimum(land, depth=spec.depth, seed=spec.seed)
-        notes.append("the population loss of this spec is exactly the landscape polynomial; it was minimised "
-                     "numerically (multi-start), with no Monte-Carlo error")
+        found = minimum(land, depth=spec.depth, seed=spec.seed)
+        how = ("minimised numerically (multi-start)" if found.method == "numerical" else
+               f"minimised in closed form ({found.method})")
+        notes.append(f"the population loss of this spec is exactly the landscape polynomial; it was {how}, with no "
+                     "Monte-Carlo error")
         return _prediction(spec, rank=found.rank, spectrum=found.embedding_spectrum, thresholds=thresholds,
-                           order="exact", method="exact_polynomial", closed_form=False, loss=found.loss, notes=notes,
-                           **common)
+                           order="exact", method="exact_polynomial", closed_form=found.method != "numerical",
+                           loss=found.loss, notes=notes, **common)
     from .exact import exact_solution  # torch: imported only when the exact solver runs
 
     sol = exact_solution(spec, moments, progress=progress, max_seconds=max_seconds)
@@ -394,6 +421,30 @@ def _learned_point(spec: Spec, moments: Moments) -> Prediction:
     return _prediction(spec, rank=lp.rank, spectrum=lp.spectrum, thresholds=_learned_point_thresholds(spec, lp),
                        order="learned_point", method="learned_point", closed_form=True, loss=lp.loss, notes=notes,
                        max_rank=max_rank, embed_dim=len(lp.spectrum), positive_weight=p_bar)
+
+
+def _cosine_learned_point(spec: Spec, moments: Moments) -> Prediction | None:
+    """InfoNCE with cosine similarity, depth 1 (docs/theory.md §14): the reduced solver, or None outside it."""
+    from .cosine_infonce import cosine_infonce_prediction
+
+    res = cosine_infonce_prediction(spec, moments)
+    if res is None:
+        return None
+    rho_c, sigma = res.snr_critical, spec.augmentation.noise_scale
+    noise: Values | None = None
+    if sigma > 0 and 0 < rho_c < 1:  # ρ_k(σ') = c_k/(c_k + (σ'/σ) s_k) = ρ_c, ρ_c held
+        with np.errstate(divide="ignore", invalid="ignore"):
+            roots = sigma * res.c * (1 - rho_c) / (rho_c * res.s)
+        noise = tuple(sorted((float(r) for r in roots[np.isfinite(roots) & (res.s > 0) & (res.c > 0)]),
+                             reverse=True))
+    thresholds = Thresholds(kind="snr_level", order="learned_point", weight_decay=(), noise_scale=noise)
+    notes = [f"InfoNCE, cosine similarity: direction k survives iff its signal-to-noise ratio ρ_k = c_k/(c_k + s_k) "
+             f"exceeds ρ_c = {rho_c:.3f}, set by the learned point of the others (p̄ = {res.positive_weight:.3f}); "
+             "weight decay never changes the rank (a scale-invariant loss)", *res.notes]
+    return _prediction(spec, rank=res.rank, spectrum=res.spectrum, thresholds=thresholds, order="learned_point",
+                       method="cosine_snr_level", closed_form=False, loss=None, notes=notes,
+                       max_rank=max_rank_of(spec, moments), embed_dim=len(res.spectrum),
+                       positive_weight=res.positive_weight, rank_max=max(res.rank_max, res.rank))
 
 
 # ---- order 'per_direction' (SimSiam / BYOL) -----------------------------------------------------------------------

@@ -15,6 +15,10 @@ and survives iff min_p f_k < 0, i.e. γ < γ*_k = a_k u^{(L−1)/L}/(2L − 1), 
 For L ≥ 2 the transition is discontinuous (W = 0 stays a local minimum) and, unlike depth 1, the quartic
 coefficient β_k — hence the augmentation — moves the threshold.
 
+Closed form (depth 1, every matrix commuting, mixed product / trace / row terms: raw Barlow Twins with λ < 1 or a
+finite batch). A convex quadratic in the column norms bounds the loss from below and is attained by orthogonal
+columns mixed equally over the rows (`commuting_minimum`, docs/theory.md §13).
+
 `numerical_minimum` minimises the same polynomial from many random starts (L-BFGS, float64): the referee of
 the closed forms in `tests/theory/test_solve.py`, and the answer where no closed form exists.
 """
@@ -29,6 +33,7 @@ import numpy as np
 
 from ..diagnostics.rank import numerical_rank
 from ..errors import UserError
+from ._linalg import basis_diagonal
 from .landscape import Landscape, quartic_loss
 
 if TYPE_CHECKING:  # torch only where the polynomial is minimised numerically: the closed forms stay light
@@ -45,7 +50,7 @@ class Minimum:
     loss: float                       # landscape value (without constants)
     embedding_spectrum: np.ndarray    # eigenvalues of Ŵ Cov(x̂) Ŵᵀ, descending, length d
     rank: int                         # rank of the embedding covariance
-    method: str                       # 'closed_form', 'closed_form_depth' or 'numerical'
+    method: str                       # 'closed_form', 'closed_form_depth', 'closed_form_commuting', 'numerical'
 
 
 def single_product_form(land: Landscape, rtol: float = 1e-9) -> np.ndarray | None:
@@ -255,6 +260,106 @@ def depth_closed_form_minimum(land: Landscape, b: np.ndarray, depth: int) -> Min
                    "closed_form_depth")
 
 
+def commuting_minimum(land: Landscape, rtol: float = 1e-9) -> Minimum | None:
+    """Depth-1 global minimum when every matrix of the landscape commutes (docs/theory.md §13), else None.
+
+    In the common eigenbasis E the loss depends on Ŵ through its columns c_i (Ŵ E = [c_1 … c_D̂]) and the rows'
+    squared entries P_ki. With n_i = ‖c_i‖², a_i, g_i, x_i, y_i the diagonals:
+        quadratic  −Σ (a_i − γ g_i) n_i                                     (exact in n)
+        trace      c (x·n)(y·n)                                              (exact in n)
+        product    c Σ_ij x_i y_j (c_i·c_j)² ≥ c Σ_i x_i y_i n_i²           (x, y ≥ 0; equality: orthogonal columns)
+        row        Σ_k P_kᵀ R P_k ≥ nᵀ R n / d,  R = Σ c sym(x yᵀ) PSD       (Jensen; equality: P_k = n/d for all k)
+    so L(Ŵ) ≥ g(n) = −bᵀn + ½ nᵀHn, a convex quadratic over n ≥ 0 solved exactly (NNLS on H's Cholesky factor).
+    The bound is attained — hence the global minimum — by orthogonal columns √n_i q_i whose squared entries are
+    all 1/d when row terms exist (q_i: columns of a Hadamard matrix; d a power of 2, or ≤ 2 active directions
+    with d even, or 1 active direction). Where it cannot be attained (more active directions than d, no such
+    matrix, a sign condition fails) this returns None and the numerical minimiser answers. The candidate's value
+    is checked against the polynomial itself (`quartic_value_and_grad`) before it is returned.
+    Covers raw Barlow Twins with λ < 1 and/or a finite batch (rows stack onto the top directions: each row mixes
+    every surviving direction equally), and any commuting landscape outside the single-product form.
+    Tests: tests/theory/test_solve.py (against `numerical_minimum` on random commuting landscapes).
+    """
+    if not land.expandable:
+        return None
+    sym = lambda m: (m + m.T) / 2  # noqa: E731
+    mats = [sym(land.quadratic), sym(land.decay)] + [sym(m) for t in land.terms for m in (t.x, t.y)]
+    scales = [max(float(np.abs(m).max()), 1e-300) for m in mats]
+    weights = np.random.default_rng(0).uniform(0.5, 1.5, len(mats))  # generic: separates every eigenspace
+    _, e = np.linalg.eigh(sum(w * m / s for w, m, s in zip(weights, mats, scales, strict=True)))
+    diag = [basis_diagonal(e, m) for m in mats]
+    for m, dg, s in zip(mats, diag, scales, strict=True):
+        if np.abs(e.T @ m @ e - np.diag(dg)).max() > rtol * s * m.shape[0]:
+            return None  # some pair does not commute
+    d, dim = land.embed_dim, land.input_dim
+    b = diag[0] - land.weight_decay * diag[1]
+    h = np.zeros((dim, dim))
+    row = np.zeros((dim, dim))
+    for j, t in enumerate(land.terms):
+        x, y = diag[2 + 2 * j], diag[3 + 2 * j]
+        outer = t.coef * (np.outer(x, y) + np.outer(y, x)) / 2
+        if t.kind == "product":
+            if t.coef < 0 or min(x.min(), y.min()) < -rtol * max(scales[2 + 2 * j], scales[3 + 2 * j]):
+                return None
+            h += 2 * t.coef * np.diag(x * y)
+        elif t.kind == "trace":
+            h += 2 * outer
+        else:
+            row += outer
+    if row.any() and np.linalg.eigvalsh(row).min() < -rtol * np.abs(row).max():
+        return None  # Jensen needs a convex row term
+    h += 2 * row / d
+    return _commuting_candidate(land, e, b, h, has_rows=bool(row.any()))
+
+
+def _commuting_candidate(land: Landscape, e: np.ndarray, b: np.ndarray, h: np.ndarray,
+                         has_rows: bool) -> Minimum | None:
+    """Solve min_{n ≥ 0} −bᵀn + ½nᵀHn, build the Ŵ that attains the bound, verify it (`commuting_minimum`)."""
+    from scipy.optimize import nnls  # where used: importing the theory stays cheap
+
+    d, dim = land.embed_dim, land.input_dim
+    # with H ≥ 0 entrywise a direction with b_i ≤ 0 only raises g; the rest need H positive definite
+    if np.any(h < -1e-12 * max(np.abs(h).max(), 1e-300)):
+        return None
+    cand = np.flatnonzero(b > EIG_RTOL * max(np.abs(b).max(), 1e-300))
+    n = np.zeros(dim)
+    if cand.size:
+        hs = h[np.ix_(cand, cand)]
+        ev = np.linalg.eigvalsh(hs)
+        if ev[0] <= 1e-9 * max(ev[-1], 1e-300):
+            return None  # a flat direction of g (e.g. λ = 0 without a batch): the minimiser is not unique
+        chol = np.linalg.cholesky(hs)  # H = L Lᵀ: g = ½‖Lᵀn − L⁻¹b‖² + const
+        n[cand] = nnls(chol.T, np.linalg.solve(chol, b[cand]), maxiter=50 * cand.size)[0]
+    active = np.flatnonzero(n > 1e-12 * max(n.max(initial=0.0), 1e-300))
+    k = active.size
+    if k > d:
+        return None
+    q = _equal_mixing(d, k) if has_rows else np.eye(d)[:, :k]
+    if q is None:
+        return None
+    weights = (q * np.sqrt(n[active])) @ e[:, active].T
+    value = float(-b @ n + n @ h @ n / 2)
+    check = float(quartic_value_and_grad(land, weights[None])[0][0])
+    if abs(check - value) > 1e-8 * max(abs(value), 1e-12):
+        return None  # the bound is not attained by this construction
+    spec = embedding_spectrum(weights, land.data_cov, d)
+    return Minimum(weights, value, spec, count_rank(spec, 1e-10, absolute_floor(land.data_cov)),
+                   "closed_form_commuting")
+
+
+def _equal_mixing(d: int, k: int) -> np.ndarray | None:
+    """d × k, orthonormal columns, every entry ±1/√d (columns of a Hadamard matrix), or None if not built here."""
+    if k == 0:
+        return np.zeros((d, 0))
+    if d & (d - 1) == 0:  # Sylvester: every power of 2
+        from scipy.linalg import hadamard
+
+        return hadamard(d)[:, :k] / np.sqrt(d)
+    if k <= 2 and (k == 1 or d % 2 == 0):
+        cols = np.stack([np.ones(d), (-1.0) ** np.arange(d)], axis=1)
+        return cols[:, :k] / np.sqrt(d)
+    return None
+
+
 def quartic_value_and_grad(land: Landscape, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The landscape polynomial (as `quartic_loss`) and its gradient at a stack of Ŵ, shape (S, d, D̂), in numpy.
 
@@ -455,6 +560,10 @@ def minimum(land: Landscape, depth: int = 1, seed: int = 0) -> Minimum:
         if depth == 1:
             return closed_form_minimum(land, b)
         found = depth_closed_form_minimum(land, b, depth)
+        if found is not None:
+            return found
+    if depth == 1:
+        found = commuting_minimum(land)
         if found is not None:
             return found
     return numerical_minimum(land, depth=depth, seed=seed)
