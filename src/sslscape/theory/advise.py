@@ -150,9 +150,11 @@ def _predictive_breakpoints(spec: Spec, knob: str, pred: Prediction) -> tuple[li
 def _breakpoints(spec: Spec, knob: str, pred: Prediction) -> tuple[list[float] | None, str]:
     """The knob values where the default order's rank can change, or None (no closed form: scan), and why."""
     th = pred.thresholds
-    if th.kind == "snr_level" and knob in ("weight_decay", "batch_size"):
-        return [], (f"standardised Barlow Twins is scale-invariant: the {knob.replace('_', ' ')} never changes which "
-                    "directions survive (their signal-to-noise ratio against ρ_c decides; docs/theory.md §12)")
+    barlow = spec.objective == "barlow"
+    if th.kind == "snr_level" and (knob == "weight_decay" or (knob == "batch_size" and barlow)):
+        what, where = ("standardised Barlow Twins", "§12") if barlow else ("InfoNCE with cosine similarity", "§14")
+        return [], (f"{what} is scale-invariant: the {knob.replace('_', ' ')} never changes which directions survive "
+                    f"(their signal-to-noise ratio against ρ_c decides; docs/theory.md {where})")
     if th.kind == "water_level" and knob != "temperature":
         return None, ""  # VICReg: scan the (millisecond) closed form; ν moves with the knob
     if pred.order == "per_direction" and knob != "temperature":

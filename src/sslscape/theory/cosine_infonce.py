@@ -58,6 +58,7 @@ LARGE_N = 512       # the exact order's batch for batch_size None (exact.LARGE_N
 N_PAIRS = 1024      # Sobol points of the pair rule
 SOBOL_SEED = 20230501
 MAX_DIM = 32        # directions solved for (cost ∝ D per node)
+MIN_TEMPERATURE = 0.04  # below it the exp(κ·cos) integrals overflow or cancel (measured: NaN at τ = 0.022)
 RELVAR_MAX = 0.15   # Var Y / (E Y)² above which the delta method in the negatives' sum is not trusted
 T_STEP, T_HI = 1.0, 12.0  # trapezoid step on s = log(t·Σh) and its upper end (analytic tails beyond both ends)
 BESSEL_STEP = 1e-3  # z step of the Bessel tables
@@ -107,6 +108,8 @@ def not_covered(spec: Spec, moments: Moments | None = None) -> str | None:
         return "symmetric InfoNCE"
     if spec.data.samples is not None:
         return "sample-file data: the reduction needs Gaussian data given by a covariance"
+    if spec.temperature < MIN_TEMPERATURE:
+        return f"temperature below {MIN_TEMPERATURE} (logits up to 1/τ: the reduced integrals are not resolved)"
     m = moments if moments is not None else moments_of(spec)
     if np.any(m.mean != 0):
         return "a non-zero data mean"
@@ -333,10 +336,11 @@ def cosine_infonce_prediction(spec: Spec, moments: Moments | None = None,
     # the mean field's alive set is the first guess (one solve when it is right); the growth law then frees or cuts
     start = _water_filling(rho_all[:k], b_view, tau)
     free = start > 0 if np.any(start > 0) else np.ones(k, bool)
-    found = _active_set(_pairs(c, s, spec.protocol, n_pairs), rho_all[:k], np.where(free, start, 1.0), free, kappa,
-                        n_batch, spec.protocol)
-    if found is None:
-        return None  # the delta method in the negatives' sum is not trusted: the exact order answers
+    with np.errstate(all="ignore"):  # a non-finite answer is refused below, not warned about
+        found = _active_set(_pairs(c, s, spec.protocol, n_pairs), rho_all[:k], np.where(free, start, 1.0), free,
+                            kappa, n_batch, spec.protocol)
+    if found is None or not (np.all(np.isfinite(found[0])) and np.isfinite(found[1])):
+        return None  # the delta method in the negatives' sum is not trusted (or did not resolve): exact answers
     g, rho_c, stats, settled = found
     if not settled:
         notes.append(f"the active set did not settle in {ACTIVE_ROUNDS} rounds: a direction sits at its threshold")

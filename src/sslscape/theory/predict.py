@@ -430,14 +430,10 @@ def _cosine_learned_point(spec: Spec, moments: Moments) -> Prediction | None:
     res = cosine_infonce_prediction(spec, moments)
     if res is None:
         return None
-    rho_c, sigma = res.snr_critical, spec.augmentation.noise_scale
-    noise: Values | None = None
-    if sigma > 0 and 0 < rho_c < 1:  # ρ_k(σ') = c_k/(c_k + (σ'/σ) s_k) = ρ_c, ρ_c held
-        with np.errstate(divide="ignore", invalid="ignore"):
-            roots = sigma * res.c * (1 - rho_c) / (rho_c * res.s)
-        noise = tuple(sorted((float(r) for r in roots[np.isfinite(roots) & (res.s > 0) & (res.c > 0)]),
-                             reverse=True))
-    thresholds = Thresholds(kind="snr_level", order="learned_point", weight_decay=(), noise_scale=noise)
+    rho_c = res.snr_critical
+    # no per-direction noise scale or temperature: both move ρ_c itself (a noise scan of the sweep's spec keeps six
+    # directions up to σ ≈ 49, where ρ_c held would say 1.9) — `sslscape advise` scans the solver instead
+    thresholds = Thresholds(kind="snr_level", order="learned_point", weight_decay=(), noise_scale=None)
     notes = [f"InfoNCE, cosine similarity: direction k survives iff its signal-to-noise ratio ρ_k = c_k/(c_k + s_k) "
              f"exceeds ρ_c = {rho_c:.3f}, set by the learned point of the others (p̄ = {res.positive_weight:.3f}); "
              "weight decay never changes the rank (a scale-invariant loss)", *res.notes]
