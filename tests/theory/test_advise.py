@@ -174,3 +174,14 @@ def test_per_direction_weight_decay_intervals_are_the_escape_thresholds():
     cosine = advise(parse_spec({"objective": "simsiam", "similarity": "cosine", "data": {"cov": COV},
                                 "weight_decay": 0.1}), 3, "weight_decay")
     assert cosine.interval is None and "rescales the time" in cosine.reason
+
+
+def test_cosine_infonce_weight_decay_never_acts_but_the_temperature_is_scanned():
+    spec = parse_spec({"objective": "infonce", "similarity": "cosine", "temperature": 0.5, "weight_decay": 0.01,
+                       "data": {"cov": [4.0, 3.0, 2.0, 1.5, 1.0, 0.5, 0.25, 0.1]},
+                       "augmentation": {"noise_cov": [0.5] * 8}})
+    adv = advise(spec, 5, "weight_decay")
+    assert adv.interval is None and "InfoNCE with cosine similarity is scale-invariant" in adv.reason
+    adv = advise(spec, 5, "temperature", budget=24)  # ρ_c rises with τ: fewer directions at a higher temperature
+    assert adv.method == "scan" and adv.interval is not None and adv.interval[0] > 0.5
+    assert rank_at(spec, "temperature", adv.interval[0] * 1.05) == 5
