@@ -13,3 +13,25 @@ def basis_diagonal(e: np.ndarray, m: np.ndarray) -> np.ndarray:
     [3.0, 5.0]
     """
     return np.sum(e * (m @ e), axis=0)
+
+
+def common_eigenbasis(*matrices: np.ndarray, rtol: float = 1e-9) -> np.ndarray | None:
+    """Orthonormal E (D × D) diagonalising every symmetric matrix given, or None if some pair does not commute.
+
+    E: the eigenvectors of a generic combination Σ φ^i M_i/max|M_i| (φ = 0.618…: simple eigenvalues wherever any
+    M_i separates them); the matrices commute pairwise iff each is diagonal in E (off-diagonal ≤ rtol · max|M_i| · D).
+
+    >>> common_eigenbasis(np.diag([1.0, 2.0]), np.diag([3.0, 0.0])) is not None
+    True
+    >>> common_eigenbasis(np.diag([1.0, 2.0]), np.ones((2, 2))) is None
+    True
+    """
+    sym = [(m + m.T) / 2 for m in matrices]
+    scales = [max(float(np.abs(m).max()), 1e-300) for m in sym]
+    _, e = np.linalg.eigh(sum(0.6180339887**i * m / sc for i, (m, sc) in enumerate(zip(sym, scales, strict=True))))
+    for m, sc in zip(sym, scales, strict=True):
+        r = e.T @ m @ e
+        if np.abs(r - np.diag(np.diag(r))).max() > rtol * sc * m.shape[0]:
+            return None
+    return e
+

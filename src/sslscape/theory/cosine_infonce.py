@@ -50,7 +50,7 @@ import numpy as np
 
 from ..moments import Moments, moments_of
 from ..spec import Spec
-from ._linalg import basis_diagonal
+from ._linalg import basis_diagonal, common_eigenbasis
 
 __all__ = ["CosineInfoNCE", "cosine_infonce_prediction", "m_kappa", "not_covered", "reduced_loss"]
 
@@ -127,8 +127,7 @@ def _eigen_cs(moments: Moments) -> tuple[np.ndarray, np.ndarray]:
     if np.allclose(cmat, np.diag(np.diag(cmat))) and np.allclose(smat, np.diag(np.diag(smat))):
         c, s = np.diag(cmat).copy(), np.diag(smat).copy()
     else:  # a common eigenbasis (checked in not_covered): diagonalise a generic combination of the two
-        _, e = np.linalg.eigh(cmat / max(np.abs(cmat).max(), 1e-300)
-                              + 0.6180339887 * smat / max(np.abs(smat).max(), 1e-300))
+        e = common_eigenbasis(cmat, smat)
         c, s = basis_diagonal(e, cmat), basis_diagonal(e, smat)
     return np.clip(c, 0, None), np.clip(s, 0, None)
 

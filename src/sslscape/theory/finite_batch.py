@@ -57,7 +57,7 @@ import numpy as np
 from ..moments import Moments, moments_of
 from ..result import Result
 from ..spec import Spec
-from ._linalg import basis_diagonal
+from ._linalg import basis_diagonal, common_eigenbasis
 
 __all__ = ["LearnedPoint", "Unsupported", "conditional_stats", "critical_value_self_consistent", "growth_at",
            "learned_point_solution", "not_covered", "positive_weight", "rank_changes"]
@@ -314,8 +314,7 @@ def _problem(spec: Spec, moments: Moments | None = None) -> _Problem:
     if np.allclose(cmat, np.diag(np.diag(cmat))) and np.allclose(smat, np.diag(np.diag(smat))):
         c, s = np.diag(cmat).copy(), np.diag(smat).copy()
     else:  # a common eigenbasis (checked in not_covered): diagonalise a generic combination of the two
-        _, e = np.linalg.eigh(cmat / max(np.abs(cmat).max(), 1e-300)
-                              + 0.6180339887 * smat / max(np.abs(smat).max(), 1e-300))
+        e = common_eigenbasis(cmat, smat)
         c, s = basis_diagonal(e, cmat), basis_diagonal(e, smat)
     order = np.lexsort((-s, -c))
     c, s = np.clip(c[order], 0, None), np.clip(s[order], 0, None)

@@ -24,10 +24,10 @@ from ..errors import UserError
 from ..moments import Moments, moments_of, unit_noise_cov
 from ..result import Result
 from ..spec import PREDICTIVE, Spec
-from ._linalg import basis_diagonal
+from ._linalg import basis_diagonal, common_eigenbasis
 from .landscape import landscape
 from .predict import PHASE_CODES, max_rank_of, phase_codes, predict, refuse_theory_gaps
-from .solve import EIG_RTOL, common_eigenbasis, depth_critical_weight_decay, depth_profile, single_product_form
+from .solve import EIG_RTOL, depth_critical_weight_decay, depth_profile, single_product_form
 
 AXES = ("weight_decay", "noise_scale", "temperature", "batch_size")
 

@@ -62,7 +62,7 @@ import numpy as np
 from ..moments import Moments, unit_noise_cov
 from ..result import Result
 from ..spec import Spec
-from ._linalg import basis_diagonal
+from ._linalg import basis_diagonal, common_eigenbasis
 
 VICREG_STD_EPS = 1e-4  # objectives/vicreg.py STD_EPS (not imported: that module imports torch)
 BN_EPS = 1e-5          # objectives/barlow.py BN_EPS
@@ -161,11 +161,6 @@ def _whitening(b: np.ndarray) -> np.ndarray:
     lam, vec = np.linalg.eigh((b + b.T) / 2)
     keep = lam > _REL * max(float(lam.max()), 1e-300)
     return vec[:, keep] / np.sqrt(lam[keep])
-
-
-def _commute(a: np.ndarray, b: np.ndarray) -> bool:
-    scale = max(float(np.abs(a).max()) * float(np.abs(b).max()), 1e-300)
-    return float(np.abs(a @ b - b @ a).max()) <= 1e-10 * scale
 
 
 def schur_horn(eigenvalues: np.ndarray, diagonal: np.ndarray) -> np.ndarray:
@@ -358,9 +353,9 @@ def _vicreg_noise_thresholds(c: np.ndarray, unit: np.ndarray, nu: float, invaria
                              gamma: float) -> tuple[float, ...] | None:
     """Noise scales s at which m_i(s) = ν (ν held): m_i(s) = (2λ_inv s u_i/d + γ)/(c_i + s u_i) in a common
     eigenbasis of C and the unit noise U; None when C and U do not commute."""
-    if not _commute(c, unit):
+    vec = common_eigenbasis(c, unit, rtol=1e-10)
+    if vec is None:
         return None
-    lam, vec = np.linalg.eigh(c + np.pi * unit)  # a generic combination: its eigenvectors diagonalise both
     ci = basis_diagonal(vec, c)
     ui = basis_diagonal(vec, unit)
     k = 2 * invariance / d - nu
@@ -422,8 +417,8 @@ def barlow_population(cov: np.ndarray, noise_cov: np.ndarray, d: int, lam: float
     weights = _weights(q, v, basis, d) if q.any() else np.zeros((d, dim))
     spectrum = _spectrum(q, basis, c, d)
     noise = None
-    if unit_noise is not None and _commute(c, unit_noise) and 0 < level < 1:
-        lam_, vec = np.linalg.eigh(c + np.pi * unit_noise)
+    vec = common_eigenbasis(c, unit_noise, rtol=1e-10) if unit_noise is not None and 0 < level < 1 else None
+    if vec is not None:
         ci = basis_diagonal(vec, c)
         ui = basis_diagonal(vec, unit_noise)
         with np.errstate(divide="ignore", invalid="ignore"):

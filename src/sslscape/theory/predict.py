@@ -41,10 +41,9 @@ from ..errors import UserError
 from ..moments import Moments, moments_of, unit_noise_cov
 from ..result import Result
 from ..spec import PREDICTIVE, Spec
-from ._linalg import basis_diagonal
+from ._linalg import basis_diagonal, common_eigenbasis
 from .landscape import Landscape, landscape
 from .solve import (
-    common_eigenbasis,
     depth_critical_weight_decay,
     depth_metastable_weight_decay,
     minimum,

@@ -33,7 +33,7 @@ import numpy as np
 
 from ..diagnostics.rank import numerical_rank
 from ..errors import UserError
-from ._linalg import basis_diagonal
+from ._linalg import basis_diagonal, common_eigenbasis
 from .landscape import Landscape, quartic_loss
 
 if TYPE_CHECKING:  # torch only where the polynomial is minimised numerically: the closed forms stay light
@@ -173,16 +173,6 @@ def closed_form_grid(quadratic: np.ndarray, product: np.ndarray, data_cov: np.nd
     return spectra, ranks
 
 
-def common_eigenbasis(a: np.ndarray, b: np.ndarray, rtol: float = 1e-9) -> np.ndarray | None:
-    """Orthonormal E diagonalising both symmetric a and b, or None if they do not commute."""
-    scale = max(np.abs(a).max() * np.abs(b).max(), 1e-300)
-    if np.abs(a @ b - b @ a).max() > rtol * scale:
-        return None
-    # a generic combination has simple eigenvalues wherever a or b separates them
-    _, e = np.linalg.eigh(a / max(np.abs(a).max(), 1e-300) + 0.6180339887 * b / max(np.abs(b).max(), 1e-300))
-    return e
-
-
 def depth_profile(a: np.ndarray, beta2: np.ndarray, gamma: float | np.ndarray,
                   depth: int) -> tuple[np.ndarray, np.ndarray]:
     """Per direction: minimiser p* ≥ 0 and minimum of f(p) = −a p + β² p² + γ L p^{1/L}; broadcasts over arrays."""
@@ -283,13 +273,11 @@ def commuting_minimum(land: Landscape, rtol: float = 1e-9) -> Minimum | None:
         return None
     sym = lambda m: (m + m.T) / 2  # noqa: E731
     mats = [sym(land.quadratic), sym(land.decay)] + [sym(m) for t in land.terms for m in (t.x, t.y)]
+    e = common_eigenbasis(*mats, rtol=rtol)
+    if e is None:
+        return None  # some pair does not commute
     scales = [max(float(np.abs(m).max()), 1e-300) for m in mats]
-    weights = np.random.default_rng(0).uniform(0.5, 1.5, len(mats))  # generic: separates every eigenspace
-    _, e = np.linalg.eigh(sum(w * m / s for w, m, s in zip(weights, mats, scales, strict=True)))
     diag = [basis_diagonal(e, m) for m in mats]
-    for m, dg, s in zip(mats, diag, scales, strict=True):
-        if np.abs(e.T @ m @ e - np.diag(dg)).max() > rtol * s * m.shape[0]:
-            return None  # some pair does not commute
     d, dim = land.embed_dim, land.input_dim
     b = diag[0] - land.weight_decay * diag[1]
     h = np.zeros((dim, dim))
