@@ -57,3 +57,15 @@ def test_compare_command(tmp_path, capsys):
     data = json.loads((tmp_path / "c" / "compare.json").read_text())
     assert data["predicted_rank"] == 2 and data["trained_ranks"] == [2] and data["agree"] is True
     assert (tmp_path / "c" / "compare.png").is_file()
+
+
+def test_compare_says_which_seeds_were_trained_longer(tmp_path, capsys):
+    spec = tmp_path / "s.json"  # 2 c₃ = 3.2 just below γ = 3.3: direction 3 still dying after 150 steps
+    spec.write_text(json.dumps({"objective": "spectral", "data": {"cov": [3.0, 2.5, 1.6, 0.2]}, "weight_decay": 3.3,
+                                "batch_size": 256}))
+    code, out, err = run(["compare", str(spec), "--seeds", "1", "--steps", "150", "--out", str(tmp_path / "c")],
+                         capsys)
+    assert code == 0, err
+    assert "still moving at 150 steps, trained longer: seed 0:" in " ".join(out.split())
+    data = json.loads((tmp_path / "c" / "compare.json").read_text())
+    assert data["steps"] == 150 and data["trained_steps"][0] > 150 and len(data["settled"]) == 1

@@ -138,8 +138,11 @@ def compare_command(
     verdict = "[green]agree[/]" if result.agree else "[red]disagree[/]"
     band = (str(result.predicted_rank) if result.predicted_rank_max == result.predicted_rank
             else f"{result.predicted_rank}–{result.predicted_rank_max} (the predicted range)")
+    longer = [f"seed {sd}: {n:,} steps" + ("" if ok else ", still moving")
+              for sd, n, ok in zip(result.seeds, result.trained_steps, result.settled, strict=True) if n > result.steps]
+    extended = f" (still moving at {result.steps:,} steps, trained longer: {'; '.join(longer)})" if longer else ""
     Console(soft_wrap=True).print(f"predicted rank {band} ({result.phase}, order {result.order}), trained ranks "
-                    f"{list(result.trained_ranks)}: {verdict}  → {png}, {js}")
+                    f"{list(result.trained_ranks)}{extended}: {verdict}  → {png}, {js}")
 
 
 def register(app: typer.Typer) -> None:
