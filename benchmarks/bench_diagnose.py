@@ -14,7 +14,10 @@ memory-mapped from a .npy file as the CLI reads it:
               compute_uv=False)` in float32 (singular values only: the fastest SVD route) and in float64 (the
               accurate one, whose ranks are compared with ours), and `numpy.linalg.svd(z − mean,
               full_matrices=False)` in float32 (U, S, Vᵀ: the call most RankMe code makes);
-              `--svd-full` also times the float32 values-only SVD of the full matrix
+              `--svd-full` also times the float32 values-only SVD of the full matrix; `--svd-default` times the
+              call as written, `numpy.linalg.svd(z − mean)` (default full_matrices=True: an N × N U), on a
+              quarter and a half of --svd-rows, projected linearly — a lower bound, since forming U costs O(N²d),
+              and at N = 100,000 that U alone (40 GB in float32) does not fit in this machine's memory
 and checks that ours and the reference give identical ranks (collapse rank and numerical rank, the same rules
 applied to both spectra) and how close the eigenvalues are. Ratios are printed against baselines measured in
 the same run. The load average is printed: the CPU may be shared. Results: benchmarks/RESULTS.md.
@@ -122,6 +125,18 @@ def bench(kind: str, args: argparse.Namespace, tmp: str) -> None:
     for name, ts in t_svd.items():
         projected = ts[1] + (ts[1] - ts[0]) / (rows[1] - rows[0]) * (n - rows[1])
         print(f"{name} SVD projected to {n:,} rows: {projected:.1f} s → ours is {projected / best:.1f}× faster")
+    if args.svd_default:
+        small = [max(args.svd_rows // 4, 2 * d), max(args.svd_rows // 2, 4 * d)]
+        t_def = []
+        for r in small:
+            sub = np.ascontiguousarray(z[:r])
+            t = time.perf_counter()
+            np.linalg.svd(sub - sub.mean(axis=0))  # as written in most code: full_matrices=True, U is r × r
+            t_def.append(time.perf_counter() - t)
+            print(f"numpy.linalg.svd(z − mean) (defaults) on {r:,} rows: {t_def[-1]:.1f} s")
+        projected = t_def[1] + (t_def[1] - t_def[0]) / (small[1] - small[0]) * (n - small[1])
+        print(f"default-call SVD projected linearly to {n:,} rows: ≥ {projected:.0f} s (a lower bound; its U would "
+              f"need {n * n * 4 / 1e9:.0f} GB) → ours is ≥ {projected / best:.1f}× faster")
     if args.svd_full:
         t_full = _time(lambda: svd_spectrum(np.asarray(z)), 1)[0]
         print(f"float32 values-only SVD of the full matrix, measured: {t_full:.1f} s → ours is "
@@ -136,6 +151,8 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--svd-rows", type=int, default=20_000)
     ap.add_argument("--svd-full", action="store_true", help="also time the SVD of the whole matrix")
+    ap.add_argument("--svd-default", action="store_true",
+                    help="also time numpy.linalg.svd with its default arguments on subsets (projected)")
     ap.add_argument("--spectra", default="ssl,powerlaw")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
