@@ -35,3 +35,13 @@ def common_eigenbasis(*matrices: np.ndarray, rtol: float = 1e-9) -> np.ndarray |
             return None
     return e
 
+
+def joint_diagonals(*matrices: np.ndarray, rtol: float = 1e-9) -> list[np.ndarray] | None:
+    """Each symmetric matrix's diagonal in a common eigenbasis — the coordinate basis when all are diagonal already
+    (the given order of directions is kept) — or None when some pair does not commute (`common_eigenbasis`)."""
+    sym = [(m + m.T) / 2 for m in matrices]
+    if all(np.allclose(m, np.diag(np.diag(m))) for m in sym):
+        return [np.diag(m).copy() for m in sym]
+    e = common_eigenbasis(*sym, rtol=rtol)
+    return None if e is None else [basis_diagonal(e, m) for m in sym]
+

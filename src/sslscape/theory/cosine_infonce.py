@@ -50,7 +50,7 @@ import numpy as np
 
 from ..moments import Moments, moments_of
 from ..spec import Spec
-from ._linalg import basis_diagonal, common_eigenbasis
+from ._linalg import joint_diagonals
 
 __all__ = ["CosineInfoNCE", "cosine_infonce_prediction", "m_kappa", "not_covered", "reduced_loss"]
 
@@ -115,20 +115,14 @@ def not_covered(spec: Spec, moments: Moments | None = None) -> str | None:
         return "a non-zero data mean"
     if m.dim > MAX_DIM:
         return f"D = {m.dim} > {MAX_DIM} directions"
-    cmat, smat = m.cov, m.noise_cov
-    scale = max(np.abs(cmat).max() * max(np.abs(smat).max(), 1e-300), 1e-300)
-    if np.abs(cmat @ smat - smat @ cmat).max() > 1e-9 * scale:
+    if joint_diagonals(m.cov, m.noise_cov) is None:
         return "data and noise covariances without a common eigenbasis"
     return None
 
 
 def _eigen_cs(moments: Moments) -> tuple[np.ndarray, np.ndarray]:
-    cmat, smat = (moments.cov + moments.cov.T) / 2, (moments.noise_cov + moments.noise_cov.T) / 2
-    if np.allclose(cmat, np.diag(np.diag(cmat))) and np.allclose(smat, np.diag(np.diag(smat))):
-        c, s = np.diag(cmat).copy(), np.diag(smat).copy()
-    else:  # a common eigenbasis (checked in not_covered): diagonalise a generic combination of the two
-        e = common_eigenbasis(cmat, smat)
-        c, s = basis_diagonal(e, cmat), basis_diagonal(e, smat)
+    """C's and S's variances along their common eigenbasis (checked in `not_covered`), clipped at 0."""
+    c, s = joint_diagonals(moments.cov, moments.noise_cov)
     return np.clip(c, 0, None), np.clip(s, 0, None)
 
 
