@@ -226,7 +226,7 @@ def main() -> None:
             lines.append(f"| {r['name']} | {r['spec']['objective']} | — | error | {r['error']} | no | — |")
         else:
             band = (f"{r['predicted_rank']}" if r["predicted_rank_max"] == r["predicted_rank"]
-                    else f"{r['predicted_rank']}–{r['predicted_rank_max']} (metastable)")
+                    else f"{r['predicted_rank']}–{r['predicted_rank_max']} (range)")
             if r["theory_rank"] != r["predicted_rank"]:
                 band += f" [{r['theory_rank']}]"
             steps = r.get("trained_steps") or [r["steps"]] * len(r["trained_ranks"])
@@ -244,7 +244,8 @@ def main() -> None:
                  f"{extended} seed run(s) still moving at their end were trained longer (compare's rule, "
                  f"`still_moving`), {unsettled} still moving at 4× the steps. "
                  "[k]: the theory's own count where it differs from the cut of its spectrum (dot SimSiam/BYOL: "
-                 "escaping directions).")
+                 "escaping directions). (range): the predicted range — the depth ≥ 2 metastable band, the "
+                 "SimSiam/BYOL seed band, the cosine InfoNCE threshold band (docs/theory.md §6, §7, §14).")
     (args.out / "sweep.md").write_text("\n".join(lines) + "\n")
     (args.out / "sweep.json").write_text(json.dumps(rows, indent=1))
     print("\n".join(lines))

@@ -63,6 +63,7 @@ RELVAR_MAX = 0.15   # Var Y / (E Y)² above which the delta method in the negati
 T_STEP, T_HI = 1.0, 12.0  # trapezoid step on s = log(t·Σh) and its upper end (analytic tails beyond both ends)
 BESSEL_STEP = 1e-3  # z step of the Bessel tables
 LBFGS_OPTIONS = {"maxiter": 200, "gtol": 1e-6, "ftol": 1e-10}
+LBFGS_LOOSE = {"maxiter": 200, "gtol": 1e-4, "ftol": 1e-7}  # rounds that only have to find the alive set
 ACTIVE_ROUNDS = 4
 DEAD = 1e-7         # gains below DEAD · max are dead
 SNR_BAND = 0.02     # |ρ_k − ρ_c| within this: the solver cannot tell (ρ_c to ~0.01 from the pair rule, plus the
@@ -268,7 +269,7 @@ def reduced_loss(g: np.ndarray, a2: np.ndarray, p2: np.ndarray, ap: np.ndarray, 
 
 
 def _virtual_growth(g: np.ndarray, a2: np.ndarray, p2: np.ndarray, ap: np.ndarray, b_c: np.ndarray, kappa: float,
-                    n_batch: int, protocol: str) -> tuple[float, float]:
+                    n_batch: int, protocol: str) -> tuple[float, float, dict[str, float]]:
     """(Γ₁₀, Γ₀₁): ∂E ℓ/∂g_k at g_k = 0 of a dead direction with (c, s) = (1, 0) and (0, 1), x_k integrated out
     (its moments replace its columns: E a_k², E p_k², E a_k p_k, its candidate variance). Γ_k = c_k Γ₁₀ + s_k Γ₀₁."""
     rows = a2.shape[0]
@@ -276,9 +277,9 @@ def _virtual_growth(g: np.ndarray, a2: np.ndarray, p2: np.ndarray, ap: np.ndarra
     cols = [(1, 1, 1, 1), (1, 1, 0, 1)] if protocol == "augmented_negatives" else [(1, 1, 1, 1), (0, 1, 0, 0)]
     extra = np.array(cols, float)
     widen = lambda x, j: np.hstack([x, np.repeat(extra[None, :, j], rows, 0)])  # noqa: E731
-    _, grad, _ = reduced_loss(np.concatenate([g, [0.0, 0.0]]), widen(a2, 0), widen(p2, 1), widen(ap, 2),
-                              np.concatenate([b_c, extra[:, 3]]), kappa, n_batch)
-    return float(grad[-2]), float(grad[-1])
+    _, grad, stats = reduced_loss(np.concatenate([g, [0.0, 0.0]]), widen(a2, 0), widen(p2, 1), widen(ap, 2),
+                                  np.concatenate([b_c, extra[:, 3]]), kappa, n_batch)
+    return float(grad[-2]), float(grad[-1]), stats  # the two zero-gain columns leave the loss statistics as at g
 
 
 def _water_filling(rho: np.ndarray, b: np.ndarray, tau: float) -> np.ndarray:
@@ -365,7 +366,7 @@ def _active_set(pairs: tuple[np.ndarray, np.ndarray, np.ndarray], rho: np.ndarra
     a2, p2, ap = a * a, p * p, a * p
     k = rho.size
 
-    def solve(free: np.ndarray, start: np.ndarray) -> np.ndarray:
+    def solve(free: np.ndarray, start: np.ndarray, options: dict) -> np.ndarray:
         idx = np.flatnonzero(free)
         cols = (a2[:, idx], p2[:, idx], ap[:, idx], b_c[idx])
 
@@ -375,29 +376,43 @@ def _active_set(pairs: tuple[np.ndarray, np.ndarray, np.ndarray], rho: np.ndarra
             return value + pen * pen, grad + 2 * pen
 
         res = minimize(fun, start[idx] / start[idx].sum(), jac=True, method="L-BFGS-B",
-                       bounds=[(0.0, None)] * idx.size, options=LBFGS_OPTIONS)
+                       bounds=[(0.0, None)] * idx.size, options=options)
         out = np.zeros(k)
         out[idx] = np.where(res.x > DEAD * res.x.max(), res.x, 0.0)
         return out / out.sum()
 
-    rho_c, stats = 0.0, {"pbar": float("nan"), "relvar": 0.0}
-    for _ in range(ACTIVE_ROUNDS):
-        g = solve(free, start)
-        _, _, stats = reduced_loss(g, a2, p2, ap, b_c, kappa, n_batch)
-        if stats["relvar"] > RELVAR_MAX:
-            return None
+    def decide(g: np.ndarray) -> tuple[float, dict[str, float], bool]:
+        """ρ_c from the growth law at g, the loss statistics there, and whether the growth law agrees with g's
+        alive set outside the threshold band (a direction inside it is reported in the range either way)."""
         dead = g <= 0
-        g10, g01 = _virtual_growth(g[~dead], a2[:, ~dead], p2[:, ~dead], ap[:, ~dead], b_c[~dead], kappa, n_batch,
-                                   protocol)
+        g10, g01, stats = _virtual_growth(g[~dead], a2[:, ~dead], p2[:, ~dead], ap[:, ~dead], b_c[~dead], kappa,
+                                          n_batch, protocol)
         if g10 < 0 and g01 > 0:  # survive iff c Γ₁₀ + s Γ₀₁ < 0 ⟺ c/s > −Γ₀₁/Γ₁₀ ⟺ ρ > ρ_c
             ratio = -g01 / g10
             rho_c = ratio / (1 + ratio)
         else:
             rho_c = 0.0 if g10 < 0 else 1.0
-        want = rho > rho_c
-        if np.array_equal(want, ~dead):
+        near = np.abs(rho - rho_c) <= SNR_BAND
+        return rho_c, stats, bool(np.array_equal((rho > rho_c) | near, ~dead | near))
+
+    # a tight solve from the mean-field start (usually its alive set is right: one round); when the growth law
+    # changes the set, loose rounds until it settles, then one tight solve that must agree (each round is a full
+    # L-BFGS-B solve; the loose ones only have to find the set)
+    tight = True
+    for _ in range(ACTIVE_ROUNDS + 1):
+        g = solve(free, start, LBFGS_OPTIONS if tight else LBFGS_LOOSE)
+        rho_c, stats, settled = decide(g)
+        if stats["relvar"] > RELVAR_MAX:
+            return None
+        if settled and tight:
             return g, rho_c, stats, True
+        dead = g <= 0
+        if settled:
+            tight, start = True, g
+            continue
+        want = rho > rho_c
         # a growing dead direction is freed, a sub-threshold alive one cut
         free = want | ~dead if np.any(want & dead) else want
         start = np.where(free & dead, 0.02 * g.max(), g)
+        tight = False
     return g, rho_c, stats, False
