@@ -4,8 +4,9 @@
 
 22 specs (τ 0.1–2, batch 64–1,024 and none, both protocols, weak / strong / shaped noise, d < D, D = 8–12). For each:
 the default prediction's point rank and range (the threshold band ±0.02 around ρ_c), ρ_c, p̄, its time (median of
-5 warm calls, wall), the exact order's rank (`predict(spec, order="exact")`) and whether the range holds it (the
-one agreement rule). Writes benchmarks/results/cosine_infonce.md. Run it on a quiet machine: the times are wall.
+7 warm calls, wall: `agreement_grid._time_default`), the exact order's rank (`predict(spec, order="exact")`) and
+whether the range holds it (the one agreement rule). Writes benchmarks/results/cosine_infonce.md. Run it on a
+quiet machine: the times are wall.
 """
 
 from __future__ import annotations
@@ -13,12 +14,16 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import sys
 import time
 from pathlib import Path
 
 from sslscape.diagnostics.rank import agreement
 from sslscape.spec import parse_spec
 from sslscape.theory.predict import predict
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from agreement_grid import _time_default  # noqa: E402  (one timing rule for every theory benchmark)
 
 C8 = [4.0, 3.0, 2.0, 1.5, 1.0, 0.5, 0.25, 0.1]
 SHAPED = [0.5, 0.5, 5.0, 0.5, 3.0, 0.5, 0.1, 0.5]
@@ -64,13 +69,7 @@ def main() -> None:
     load0 = os.getloadavg()[0]
     for name, raw in SPECS:
         spec = parse_spec(raw)
-        pred = predict(spec)
-        walls = []
-        for _ in range(5):
-            t = time.perf_counter()
-            predict(spec)
-            walls.append(1e3 * (time.perf_counter() - t))
-        ms = statistics.median(walls)
+        pred, ms, _, _ = _time_default(spec)  # median of warm calls, wall ms
         times.append(ms)
         rho_c = next((n.split("ρ_c = ")[1].split(",")[0] for n in pred.notes if "ρ_c = " in n), "—")
         exact = "—" if args.no_exact else predict(spec, order="exact").rank
