@@ -399,6 +399,12 @@ def _active_set(pairs: tuple[np.ndarray, np.ndarray, np.ndarray], rho: np.ndarra
     # changes the set, loose rounds until it settles, then one tight solve that must agree (each round is a full
     # L-BFGS-B solve; the loose ones only have to find the set)
     tight = True
+    # the growth law at the start itself (one evaluation) corrects the mean field's alive set before any solve
+    rho_c0, _, agree0 = decide(np.where(free, start, 0.0) / np.where(free, start, 0.0).sum())
+    if not agree0 and np.any(rho > rho_c0):
+        free = rho > rho_c0
+        start = np.where(free, np.where(start > 0, start, start[free].max() * 0.02 if np.any(start[free] > 0) else 1.0),
+                         0.0)
     for _ in range(ACTIVE_ROUNDS + 1):
         g = solve(free, start, LBFGS_OPTIONS if tight else LBFGS_LOOSE)
         rho_c, stats, settled = decide(g)
