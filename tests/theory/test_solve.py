@@ -17,7 +17,7 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from sslscape.moments import moments_of
@@ -366,6 +366,7 @@ def _barlow_diag(c: list[float], s: list[float], lam: float, gamma: float, d: in
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10**6), dim=st.integers(2, 6), d=st.sampled_from([1, 2, 3, 4]),
        lam=st.floats(0.0, 1.0), gfrac=st.floats(0.0, 1.5), batch=st.sampled_from([None, 8, 64]))
+@example(seed=0, dim=4, d=4, lam=0.5, gfrac=0.99999, batch=8)  # one direction barely alive (found by CI)
 def test_commuting_minimum_is_the_global_minimum(seed: int, dim: int, d: int, lam: float, gfrac: float,
                                                  batch: int | None) -> None:
     rng = np.random.default_rng(seed)
@@ -380,7 +381,12 @@ def test_commuting_minimum_is_the_global_minimum(seed: int, dim: int, d: int, la
     assert found.method == "closed_form_commuting"
     # a lower bound on the loss, attained: no start of the numerical minimiser may go below it
     assert found.loss <= ref.loss + 1e-9 * max(abs(ref.loss), 1.0)
-    _assert_same_minimum(found, ref, loss_rtol=1e-6, spec_rtol=1e-4)
+    assert found.loss == pytest.approx(ref.loss, rel=1e-6, abs=1e-12)
+    # the referee's own precision is absolute (L-BFGS tolerances): near a threshold the top eigenvalue is tiny
+    # (1e-5 at γ → 2 c₁) and it is only good to ~1e-8 there
+    atol = 1e-4 * max(ref.embedding_spectrum.max(), 1e-300) + 1e-8 * max(c)
+    np.testing.assert_allclose(found.embedding_spectrum, ref.embedding_spectrum, atol=atol, rtol=0)
+    assert found.rank == ref.rank
 
 
 def test_commuting_minimum_stacks_rows_and_declines_what_it_cannot_prove() -> None:
