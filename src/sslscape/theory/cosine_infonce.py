@@ -31,11 +31,15 @@ The exact order minimises a Monte-Carlo estimate of the batch loss over the full
    exact in expectation over x_k and *linear* in (c_k, s_k): Γ_k = c_k Γ₁₀ + s_k Γ₀₁ (both protocols). **Direction
    k survives iff c_k/s_k > −Γ₀₁/Γ₁₀**, i.e. iff its signal-to-noise ratio ρ_k = c_k/(c_k + s_k) exceeds a critical
    ρ_c set by the learned point of the others. Weight decay never enters (the loss is scale-invariant).
+   The growth law at the mean-field start first corrects its alive set; a direction with |ρ_k − ρ_c| ≤ SNR_BAND
+   (0.02, the pair rule's accuracy on ρ_c) is not decided: it is left out of the point answer and counted in the
+   upper end of the predicted range (`rank_max`), and the active set counts as settled once the growth law
+   agrees outside the band.
 
 Source: our derivation (docs/theory.md §14); the referee is `sslscape.theory.exact.exact_solution`.
 Not covered (`not_covered`, returns None from `cosine_infonce_prediction`): depth > 1, a bias, a normalisation,
-symmetric InfoNCE, a data mean, sample-file data, C and S without a common eigenbasis, D > MAX_DIM, and the
-non-self-averaging regime (relvar > RELVAR_MAX).
+symmetric InfoNCE, a data mean, sample-file data, C and S without a common eigenbasis, D > MAX_DIM, τ below
+MIN_TEMPERATURE, the non-self-averaging regime (relvar > RELVAR_MAX) and a solve that does not stay finite.
 """
 
 from __future__ import annotations
@@ -305,7 +309,6 @@ def cosine_infonce_prediction(spec: Spec, moments: Moments | None = None,
     the pair rule's size. Deterministic. Returns None where `not_covered` says so, where no direction has
     signal (c = 0 everywhere), or where the negatives' sum is not self-averaging (relvar > RELVAR_MAX).
     """
-
     m = moments if moments is not None else moments_of(spec)
     if not_covered(spec, m) is not None:
         return None
