@@ -288,7 +288,7 @@ def _virtual_growth(g: np.ndarray, a2: np.ndarray, p2: np.ndarray, ap: np.ndarra
 
 def _water_filling(rho: np.ndarray, b: np.ndarray, tau: float) -> np.ndarray:
     """Start: the Gaussian mean field (|z| at its RMS, quadratic log-mgf) gives h_k = τ(ρ_k − ν)⁺, Σ h = 1; returns
-    g = h/b (zero where the mean field has the direction dead)."""
+    g = h/b (zero where the mean field has the direction dead; the top direction is always alive)."""
     order = np.argsort(-rho)
     h = np.zeros_like(rho)
     for n in range(rho.size, 0, -1):
@@ -332,10 +332,9 @@ def cosine_infonce_prediction(spec: Spec, moments: Moments | None = None,
     b_view = c + s if spec.protocol == "augmented_negatives" else c
     # the mean field's alive set is the first guess (one solve when it is right); the growth law then frees or cuts
     start = _water_filling(rho_all[:k], b_view, tau)
-    free = start > 0 if np.any(start > 0) else np.ones(k, bool)
     with np.errstate(all="ignore"):  # a non-finite answer is refused below, not warned about
-        found = _active_set(_pairs(c, s, spec.protocol, n_pairs), rho_all[:k], np.where(free, start, 1.0), free,
-                            kappa, n_batch, spec.protocol)
+        found = _active_set(_pairs(c, s, spec.protocol, n_pairs), rho_all[:k], start, start > 0, kappa, n_batch,
+                            spec.protocol)
     if found is None or not (np.all(np.isfinite(found[0])) and np.isfinite(found[1])):
         return None  # the delta method in the negatives' sum is not trusted (or did not resolve): exact answers
     g, rho_c, stats, settled = found
@@ -403,11 +402,10 @@ def _active_set(pairs: tuple[np.ndarray, np.ndarray, np.ndarray], rho: np.ndarra
     # L-BFGS-B solve; the loose ones only have to find the set)
     tight = True
     # the growth law at the start itself (one evaluation) corrects the mean field's alive set before any solve
-    rho_c0, _, agree0 = decide(np.where(free, start, 0.0) / np.where(free, start, 0.0).sum())
+    rho_c0, _, agree0 = decide(start / start.sum())
     if not agree0 and np.any(rho > rho_c0):
         free = rho > rho_c0
-        start = np.where(free, np.where(start > 0, start, start[free].max() * 0.02 if np.any(start[free] > 0) else 1.0),
-                         0.0)
+        start = np.where(free, np.where(start > 0, start, 0.02 * start.max()), 0.0)  # as a freed direction below
     for _ in range(ACTIVE_ROUNDS + 1):
         g = solve(free, start, LBFGS_OPTIONS if tight else LBFGS_LOOSE)
         rho_c, stats, settled = decide(g)
