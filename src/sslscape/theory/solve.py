@@ -271,9 +271,8 @@ def commuting_minimum(land: Landscape, rtol: float = 1e-9) -> Minimum | None:
     """
     if not land.expandable:
         return None
-    sym = lambda m: (m + m.T) / 2  # noqa: E731
-    mats = [sym(land.quadratic), sym(land.decay)] + [sym(m) for t in land.terms for m in (t.x, t.y)]
-    e = common_eigenbasis(*mats, rtol=rtol)
+    mats = [land.quadratic, land.decay] + [m for t in land.terms for m in (t.x, t.y)]
+    e = common_eigenbasis(*mats, rtol=rtol)  # symmetrises them; xᵀMx only sees M's symmetric part either way
     if e is None:
         return None  # some pair does not commute
     scales = [max(float(np.abs(m).max()), 1e-300) for m in mats]
