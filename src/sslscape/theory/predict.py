@@ -623,7 +623,9 @@ def critical_values(spec: Spec, moments: Moments, land: Landscape) -> Thresholds
             noise = tuple(sorted((r for r in roots if r >= 0), reverse=True))
         temps: Values = ()
         if spec.objective == "infonce" and gamma > 0:
-            temps = tuple(float(spec.temperature * v / gamma) for v in np.linalg.eigvalsh(a)[::-1] if v > 0)
+            # a subnormal γ overflows τ·a/γ: like γ = 0, no temperature kills a direction (never an inf threshold)
+            temps = tuple(t for v in np.linalg.eigvalsh(a)[::-1] if v > 0
+                          and np.isfinite(t := float(spec.temperature * v / gamma)))
         return Thresholds(kind=kind, order="quartic", weight_decay=decay, noise_scale=noise, temperature=temps)
     b = single_product_form(land)
     e = None if b is None or spec.bias else common_eigenbasis(a, b)
