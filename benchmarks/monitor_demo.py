@@ -3,10 +3,13 @@
     .venv/bin/python benchmarks/monitor_demo.py [--out out/monitor_demo] [--steps 600]
 
 A plain PyTorch loop — a user's own, not sslscape's trainer — with `sslscape.monitor.CollapseMonitor` every 50
-steps. Model: the built-in MLP backbone (784 → 512 → 512), a projector Linear-BN-ReLU-Linear to d = 64, and
-(second run) SimSiam's bottleneck predictor 64 → 16 → 64 (Linear-BN-ReLU-Linear); loss `simsiam_loss` (negative
-cosine, stop-gradient on the target); SGD lr 0.05, momentum 0.9, weight decay 1e-4 (Chen & He 2021); batch 256 of
-two SimCLR-style views (`ImageAugment`). Both runs share the seed, data order and initialisation.
+steps (called at every step, with both views: LiDAR). Model: the built-in MLP backbone (784 → 512 → 512), a
+projector Linear-BN-ReLU-Linear to d = 64 (`--head bn-out`: SimSiam's own projector as lightly's
+`SimSiamProjectionHead` builds it — three Linear-BN layers, the last BatchNorm without affine parameters, so the
+embeddings cannot become constant), and (second run) SimSiam's bottleneck predictor d → d/4 → d
+(Linear-BN-ReLU-Linear); loss `simsiam_loss` (negative cosine, stop-gradient on the target); SGD lr 0.05, momentum
+0.9, weight decay 1e-4 (Chen & He 2021); batch 256 of two SimCLR-style views (`ImageAugment`). Both runs share the
+seed, data order and initialisation. `benchmarks/real_runs.py` reuses `run` for its SimSiam runs.
 Writes OUT/<run>/monitor.jsonl, monitor.png (the live figure), messages.txt, and OUT/monitor_demo.md: the
 monitor's messages, the last record and kNN@20 accuracies (10 classes, chance 10 %) of the embeddings z and of the
 backbone features (5,000 training images as the bank, 2,000 test images).
@@ -38,15 +41,26 @@ def predictor(d: int = 64, bottleneck: int = 16) -> nn.Module:
                          nn.Linear(bottleneck, d))
 
 
+def bn_out_head(in_dim: int, hidden: int, d: int) -> nn.Module:
+    """SimSiam's projector (Chen & He 2021 §3; lightly's `SimSiamProjectionHead`): Linear-BN-ReLU twice, then
+    Linear-BN with no affine parameters — every output dimension keeps unit variance over the batch."""
+    return nn.Sequential(nn.Linear(in_dim, hidden, bias=False), nn.BatchNorm1d(hidden), nn.ReLU(inplace=True),
+                         nn.Linear(hidden, hidden, bias=False), nn.BatchNorm1d(hidden), nn.ReLU(inplace=True),
+                         nn.Linear(hidden, d, bias=False), nn.BatchNorm1d(d, affine=False))
+
+
 def run(name: str, with_predictor: bool, args: argparse.Namespace, x: torch.Tensor, eval_sets: tuple) -> dict:
+    """One SimSiam run with the monitor (args: out, steps, every, batch, dim, head ('sslscape' | 'bn-out'))."""
     out = args.out / name.lower().replace(" ", "_")
     out.mkdir(parents=True, exist_ok=True)
     (out / "monitor.jsonl").unlink(missing_ok=True)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         backbone = MLPBackbone(784, [512, 512])
-        head = projector(512, 512, 64)
-        pred = predictor() if with_predictor else nn.Identity()
+        dim = getattr(args, "dim", 64)
+        head = bn_out_head(512, 512, dim) if getattr(args, "head", "sslscape") == "bn-out" else projector(512, 512,
+                                                                                                         dim)
+        pred = predictor(dim, max(dim // 4, 4)) if with_predictor else nn.Identity()
     params = [*backbone.parameters(), *head.parameters(), *pred.parameters()]
     opt = torch.optim.SGD(params, lr=0.05, momentum=0.9, weight_decay=1e-4)
     augment = ImageAugment(ImageAugmentConfig())
@@ -60,7 +74,7 @@ def run(name: str, with_predictor: bool, args: argparse.Namespace, x: torch.Tens
         xb = x[idx]
         z1, z2 = head(backbone(augment(xb, gen))), head(backbone(augment(xb, gen)))
         loss = simsiam_loss(pred(z1), pred(z2), z1, z2, similarity="cosine")
-        monitor(z1, step, loss=loss)
+        monitor(z1, step, loss=loss, z2=z2)
         if step == args.steps:
             break
         opt.zero_grad(set_to_none=True)
@@ -75,7 +89,7 @@ def run(name: str, with_predictor: bool, args: argparse.Namespace, x: torch.Tens
         knn_z = knn_accuracy(head(backbone(tx)), ty, head(backbone(vx)), vy)
     atomic_write_text(out / "messages.txt", "\n".join(messages) + "\n")
     return {"name": name, "messages": messages, "last": monitor.records[-1], "knn": knn, "knn_z": knn_z,
-            "wall_s": wall}
+            "wall_s": wall, "records": monitor.records}
 
 
 def baseline(eval_sets: tuple) -> float:
@@ -110,6 +124,8 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=600)
     ap.add_argument("--every", type=int, default=50)
     ap.add_argument("--batch", type=int, default=256)
+    ap.add_argument("--dim", type=int, default=64)
+    ap.add_argument("--head", choices=("sslscape", "bn-out"), default="sslscape")
     args = ap.parse_args()
     torch.set_num_threads(1)
     tx, ty, vx, vy = load_fashion_mnist()

@@ -54,7 +54,7 @@ def test_bad_embedding_files(tmp_path, make, message):
 
 def test_wrong_suffix_and_ambiguous_npz(tmp_path):
     (tmp_path / "z.txt").write_text("1,2\n")
-    with pytest.raises(UserError, match=".npy, .npz, .pt or .csv"):
+    with pytest.raises(UserError, match=r".npy, .npz, .pt, .pth, .csv or .tsv"):
         load_embeddings(tmp_path / "z.txt")
     np.savez(tmp_path / "m.npz", a=Z, b=Z)
     with pytest.raises(UserError, match=r"holds 2 arrays — 'a' \(10, 4\), 'b' \(10, 4\) — .*--key NAME"):
@@ -196,3 +196,93 @@ def test_pt_with_pickled_code_is_not_loaded(tmp_path):
         pickle.dump({"z": Evil()}, fh)
     with pytest.raises(UserError, match="torch.save file of tensors"):
         load_embeddings(tmp_path / "e.pt")
+
+
+# ---- issue 19: files as tools export them ---------------------------------------------------------------------
+
+def _lightly_csv(path, f, extra=("selected", "masked"), prefix="embedding_"):
+    rng = np.random.default_rng(1)
+    header = ["filenames"] + [f"{prefix}{j}" for j in range(f.shape[1])] + ["labels", *extra]
+    rows = [[f"img_{i}.png", *map(float, r), int(rng.integers(0, 3)), *(int(rng.random() < 0.3) for _ in extra)]
+            for i, r in enumerate(f)]
+    _write(path, header, rows)
+
+
+def test_lightly_csv_reads_the_embedding_columns_only(tmp_path):
+    _lightly_csv(tmp_path / "embeddings.csv", F)
+    np.testing.assert_allclose(load_embeddings(tmp_path / "embeddings.csv"), F)
+
+
+def test_metadata_columns_beside_an_unnamed_series_are_refused_naming_them(tmp_path):
+    _lightly_csv(tmp_path / "z.csv", F, prefix="f")
+    with pytest.raises(UserError, match=r"\['selected', 'masked'\] sit beside the series f0 … f3.*--key f"):
+        load_embeddings(tmp_path / "z.csv")
+    np.testing.assert_allclose(load_embeddings(tmp_path / "z.csv", key="f"), F)
+
+
+@pytest.mark.parametrize("hole, message", [
+    ((3, 2), r"1 empty/NaN cell in 1 of 16 rows and 1 of 4 embeddings columns \(first on line 5 of the "
+              r"file, column 'f2'\)"),
+    ((7, None), r"4 empty/NaN cells in 1 of 16 rows .* 1 row \(line 9\) entirely empty"),
+])
+def test_nan_cells_of_a_pandas_csv_are_refused_with_counts_never_dropped(tmp_path, hole, message):
+    row, col = hole
+    lines = [",f0,f1,f2,f3"] + [",".join([str(i)] + ["" if i == row and (col is None or j == col) else str(v)
+                                                        for j, v in enumerate(r)]) for i, r in enumerate(F)]
+    (tmp_path / "z.csv").write_text("\n".join(lines) + "\n")
+    with pytest.raises(UserError, match=message) as info:
+        load_embeddings(tmp_path / "z.csv")
+    assert "never dropped" in str(info.value)
+
+
+def test_a_column_of_bracketed_vectors(tmp_path):
+    lines = ["id,text,embedding"] + [f'{i},"a caption, {i}","[{", ".join(map(str, r))}]"' for i, r in enumerate(F)]
+    (tmp_path / "v.csv").write_text("\n".join(lines) + "\n")
+    np.testing.assert_allclose(load_embeddings(tmp_path / "v.csv"), F)
+
+
+def test_pth_and_a_list_of_batch_tensors_are_concatenated_and_said(tmp_path):
+    batches = [torch.from_numpy(F[:6]), torch.from_numpy(F[6:12]), torch.from_numpy(F[12:])]
+    torch.save(batches, tmp_path / "z.pth")
+    notes: list[str] = []
+    np.testing.assert_array_equal(load_embeddings(tmp_path / "z.pth", notes=notes), F)
+    assert len(notes) == 1 and "list of 3 batches" in notes[0] and "torch.cat" in notes[0]
+    torch.save({"embeddings": batches}, tmp_path / "d.pt")  # a dict holding the list
+    np.testing.assert_array_equal(load_embeddings(tmp_path / "d.pt"), F)
+    torch.save([torch.from_numpy(F), torch.ones(16, 3)], tmp_path / "bad.pt")
+    with pytest.raises(UserError, match=r"torch\.cat\(batches\)"):
+        load_embeddings(tmp_path / "bad.pt")
+
+
+@pytest.mark.parametrize("save", [
+    lambda p: torch.save({"step": 10, "model": {"w": torch.ones(3)}, "optimizer": {}, "window": torch.zeros(())},
+                         p / "checkpoint.pt"),
+    lambda p: torch.save({"state_dict": {"w": torch.ones(3)}, "epoch": 3}, p / "last.ckpt"),
+])
+def test_a_training_checkpoint_is_named_as_such(tmp_path, save):
+    save(tmp_path)
+    with pytest.raises(UserError, match="is a training checkpoint .*embeddings.npy"):
+        load_embeddings(next(tmp_path.iterdir()))
+
+
+def test_a_directory_is_named_as_such(tmp_path):
+    np.save(tmp_path / "embeddings.npy", F)
+    with pytest.raises(UserError, match=r"is a directory, not a file .*it holds embeddings.npy"):
+        load_embeddings(tmp_path)
+
+
+def test_messages_are_plain_text_without_terminal_codes(tmp_path):
+    import argparse
+
+    torch.save({"args": argparse.Namespace(a=1), "z": torch.from_numpy(F)}, tmp_path / "ns.pt")  # torch's own
+    with pytest.raises(UserError) as info:  # unpickler error carries bold escape codes
+        load_embeddings(tmp_path / "ns.pt")
+    assert "\x1b" not in str(info.value) and "\n" not in str(info.value)
+
+
+def test_yaml_exponents_without_a_dot_are_numbers(tmp_path):
+    from sslscape.io import read_mapping_file
+
+    (tmp_path / "s.yaml").write_text("weight_decay: 1e-6\ntemperature: 5E-1\nname: '1e-6'\n")
+    assert read_mapping_file(tmp_path / "s.yaml", "spec") == {"weight_decay": 1e-6, "temperature": 0.5,
+                                                             "name": "1e-6"}

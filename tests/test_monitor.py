@@ -167,10 +167,10 @@ def test_vicreg_variance_saturated_and_covariance_zero():
     r = run(m, [healthy(0) * 3, tiny])[-1]
     assert r["vicreg_variance"] > 0.9 and r["vicreg_covariance"] < 1e-3
     assert "vicreg_variance_saturated" in names(r)
-    from sslscape.objectives.vicreg import _covariance_term, _variance_term
+    from sslscape.objectives.vicreg import covariance_term, variance_term
 
-    assert r["vicreg_variance"] == pytest.approx(float(_variance_term(tiny.double())))
-    assert r["vicreg_covariance"] == pytest.approx(float(_covariance_term(tiny.double())))
+    assert r["vicreg_variance"] == pytest.approx(float(variance_term(tiny.double())))
+    assert r["vicreg_covariance"] == pytest.approx(float(covariance_term(tiny.double())))
     # the terms are taken from the embeddings, so a user logging weighted terms changes nothing
     m2 = CollapseMonitor(every=1, say=lambda s: None)
     r2 = run(m2, [healthy(0) * 3, tiny], terms=[{"variance": 0.1, "covariance": 3.0}, {"variance": 24.7,
@@ -205,7 +205,9 @@ def test_rank_falling_step_by_step():
     assert [r["rank"] for r in records] == ranks
     flags = [("rank_falling" in names(r)) for r in records]
     assert flags == [False] * RANK_FALL_LOGS + [True] * (len(ranks) - RANK_FALL_LOGS)
-    assert len(said) == 1 and "16 → 13 → 10 → 7" in said[0] and "temperature" in said[0]
+    falling = [s for s in said if "rank_falling" in s]
+    assert len(falling) == 1 and "16 → 13 → 10 → 7" in falling[0] and "temperature" in falling[0]
+    assert any("dimensional_collapse" in s and "temperature" in s for s in said)  # the knees, worded for InfoNCE
     m2 = CollapseMonitor(every=5, say=lambda s: None)  # a single drop, then stable: not a fall
     assert not any("rank_falling" in names(r) for r in run(m2, [low_rank(i, r) for i, r in
                                                                 enumerate([16, 8, 8, 8, 8])]))
@@ -236,13 +238,6 @@ def test_weight_decay_above_critical_with_the_theory_knob():
 
     copy = pickle.loads(pickle.dumps(CollapseMonitor(every=1, spec=spec_dict(1.4))))
     assert "0.25" in copy.expectation.knob(6)
-
-
-def test_knob_falls_back_to_critical_values_without_advise(monkeypatch):
-    monkeypatch.setitem(sys.modules, "sslscape.theory.advise", None)  # `from .theory.advise import …` fails
-    m = CollapseMonitor(every=1, spec=spec_dict(1.4), keep=5, say=lambda s: None)
-    knob = run(m, [low_rank(0, 3, d=6)])[0]["signatures"][0]["knob"]
-    assert "γ*_5 = 0.5" in knob and "weight_decay < γ*_5" in knob
 
 
 def test_feature_moments_give_the_projector_prediction():
@@ -308,7 +303,9 @@ def _ddp_worker(rank: int, world: int, init: str, path: str, out: str) -> None:
         said: list[str] = []
         m = CollapseMonitor(path, every=2, objective="spectral", say=said.append)
         records = [m(mine, step, loss=float(rank + 1)) for step in range(4)]
-        torch.save({"records": records, "said": said, "full_rank": diagnose(full).rank,
+        nt = CollapseMonitor(None, every=2, objective="ntxent", say=said.append)  # K from the batch, and gathered
+        ntxent = [nt(mine, step, loss=7.0, z2=mine * 1.01) for step in range(3)]
+        torch.save({"records": records, "said": said, "full_rank": diagnose(full).rank, "ntxent": ntxent,
                     "full_eig": diagnose(full).eigenvalues}, f"{out}.{rank}")
     finally:
         dist.destroy_process_group()
@@ -331,6 +328,11 @@ def test_ddp_gathers_embeddings_across_two_gloo_processes(tmp_path):
     assert results[1]["said"] == [] and results[0]["records"][2]["eigenvalues"] == results[1]["records"][2][
         "eigenvalues"]
     assert [r["step"] for r in read_jsonl(path)] == [0, 2]  # written by rank 0 only
+    for rank, res in enumerate(results):
+        rec = res["ntxent"][2]  # NT-Xent: 2B − 1 candidates locally, 2BW − 1 for a loss that gathers both ranks
+        b = 300 if rank == 0 else 260
+        assert (rec["candidates"], rec["candidates_gathered"]) == (2 * b - 1, 2 * b * 2 - 1)
+        assert rec["n"] == 560 and rec["lidar_views"] == 2 and rec["lidar"] is not None  # views gathered too
 
 
 # ---- Lightning (the real library) ----------------------------------------------------------------------------------
@@ -426,3 +428,124 @@ def test_lightning_callback_without_lightning_raises_a_helpful_import_error(monk
             _ = monitor_module.CollapseMonitorCallback
     finally:
         monitor_module._build_lightning_callback.cache_clear()
+
+
+# ---- issue 19: dimensional collapse named, a queue of recent rows, LiDAR and α-ReQ, the loss scales --------------
+
+def simsiam_bn(step: int, alive: float, n: int = 512, d: int = 32) -> torch.Tensor:
+    """SimSiam without a predictor behind an output BatchNorm: `alive` ∈ [0, 1] scales all but 2 directions of a
+    healthy spectrum down (0: a knee after direction 2 onto a floor 3 decades below); every dimension is then
+    standardised over the batch, so the std of L2-normalised rows stays healthy."""
+    g = torch.Generator().manual_seed(step)
+    scale = torch.full((d,), 1e-3 + alive * (1 - 1e-3))
+    scale[:2] = 1.0
+    rot = torch.linalg.qr(torch.randn(d, d, generator=torch.Generator().manual_seed(99)))[0]
+    z = (torch.randn(n, d, generator=g) * scale) @ rot
+    return (z - z.mean(0)) / z.std(0)  # BatchNorm1d(affine=False)
+
+
+def test_a_dimensional_collapse_behind_an_output_batchnorm_is_named_with_the_predictor_knob():
+    said: list[str] = []
+    m = CollapseMonitor(every=1, objective="simsiam", say=said.append)
+    alive = [1.0, 1.0, 0.5, 0.01, 0.002, 0.001, 0.001]
+    records = run(m, [simsiam_bn(i, a) for i, a in enumerate(alive)], losses=[-0.3, -0.6, -0.8, -0.93, -0.95,
+                                                                              -0.95, -0.95])
+    assert all(r["normalized_std"] * math.sqrt(32) > 0.9 for r in records)  # the BatchNorm keeps it healthy …
+    assert not any("negative_cosine_collapse" in names(r) for r in records)  # … so that signature cannot fire
+    fired = [r["step"] for r in records if "dimensional_collapse" in names(r)]
+    assert records[3]["verdict"].startswith("dimensional collapse") and not names(records[2])
+    assert fired[0] == 3 and fired == [3, 4, 5, 6]  # the effective rank halved at step 3; the knee holds from 4
+    assert len(said) == 1 and "predictor" in said[0] and "top 2 of 32" in said[0]
+    assert records[-1]["knee"]["start"] <= 2 and records[-1]["alpha"] is None  # no power law below a knee
+
+
+def test_a_falling_effective_rank_is_named_without_a_knee():
+    m = CollapseMonitor(every=1, objective="ntxent", say=lambda s: None)
+    steep = [0.3, 0.3, 0.6, 1.2, 2.0]  # a power law steepening: smooth (no knee), effective rank 14 → 3
+    zs = [healthy(i) * torch.arange(1, D + 1, dtype=torch.float32) ** (0.5 - a) for i, a in enumerate(steep)]
+    records = run(m, zs, losses=[5.0, 4.8, 4.7, 4.6, 4.6])
+    assert all(r["verdict"] == "healthy" for r in records)
+    sig = next(s for s in records[-1]["signatures"] if s["name"] == "dimensional_collapse")
+    assert "down from" in sig["message"] and "temperature" in sig["knob"]
+
+
+def test_no_dimensional_collapse_on_a_healthy_simsiam_with_a_predictor():
+    m = CollapseMonitor(every=1, objective="simsiam", say=lambda s: None)
+    records = run(m, [simsiam_bn(i, a) for i, a in enumerate([1.0, 1.0, 0.8, 0.7, 0.7, 0.7])],
+                  losses=[-0.3, -0.6, -0.75, -0.8, -0.8, -0.8])
+    assert all(r["signatures"] == [] for r in records), [names(r) for r in records]
+
+
+def test_a_queue_of_recent_rows_lifts_the_batch_cap_and_views_give_lidar():
+    from sslscape.diagnostics.lidar import lidar
+
+    m = CollapseMonitor(every=4, say=lambda s: None)  # auto: B = 8 ≤ 2d → the last 4d = 64 rows
+    zs = [healthy(i, n=8) for i in range(9)]
+    z2s = [z + 0.1 * healthy(100 + i, n=8) for i, z in enumerate(zs)]
+    records = [m(z, i, z2=z2) for i, (z, z2) in enumerate(zip(zs, z2s, strict=True))]
+    rec = records[8]
+    assert rec["n"] == 64 and rec["batch"] == 8 and rec["queue_steps"] == [1, 8] and rec["rank"] == D  # not 7
+    views = torch.stack([torch.cat(zs[1:]), torch.cat(z2s[1:])], dim=1)
+    assert rec["lidar"] == pytest.approx(lidar(views), rel=1e-9) and rec["lidar_views"] == 2
+    assert rec["alpha"] is not None and rec["alpha_fit_rms"] < 0.1  # α-ReQ of the power law, in the record
+    one = CollapseMonitor(every=1, queue=0, say=lambda s: None)(zs[0], 0)
+    assert one["n"] == 8 and one["rank"] == 7
+    with pytest.raises(UserError, match="queue"):
+        CollapseMonitor(queue=-1)
+
+
+@pytest.mark.parametrize("loss, history, fires", [
+    (0.004, [1.2], True),  # BYOL's 2 − 2 cos, minimum 0: cos 0.998
+    (0.5, [1.2], False),  # cos 0.75
+    (-0.998, [-0.4], True),  # a negative-cosine BYOL (lightly's examples): cos 0.998
+])
+def test_byol_collapse_on_its_own_loss_scale(loss, history, fires):
+    g = torch.Generator().manual_seed(0)
+    direction = torch.randn(D, generator=g)
+    almost = 10 * direction / direction.norm() + 0.16 * torch.randn(512, D, generator=g)  # std of unit rows tiny
+    m = CollapseMonitor(every=1, objective="byol", say=lambda s: None)
+    r = run(m, [healthy(0), almost], losses=[*history, loss])[-1]
+    assert ("negative_cosine_collapse" in names(r)) is fires
+
+
+def _ntxent_by_hand(z1: torch.Tensor, z2: torch.Tensor, tau: float) -> float:
+    """NT-Xent (Chen et al. 2020, Eq. 1) written out: each of the 2B embeddings against the other 2B − 1."""
+    z = torch.nn.functional.normalize(torch.cat([z1, z2]).double(), dim=1)
+    b = z1.shape[0]
+    total = 0.0
+    for i in range(2 * b):
+        sims = torch.stack([z[i] @ z[j] / tau for j in range(2 * b) if j != i])
+        total += float(torch.logsumexp(sims, 0) - z[i] @ z[(i + b) % (2 * b)] / tau)
+    return total / (2 * b)
+
+
+def test_an_ntxent_run_stuck_at_log_2b_minus_1_is_named_without_being_told_k():
+    from sslscape.objectives import ntxent_loss
+
+    b, tau = 64, 0.5
+    g = torch.Generator().manual_seed(0)
+    stuck_z = torch.ones(b, D) + 1e-4 * torch.randn(b, D, generator=g)  # all logits equal
+    stuck = float(ntxent_loss(stuck_z, stuck_z, temperature=tau))
+    assert stuck == pytest.approx(_ntxent_by_hand(stuck_z, stuck_z, tau), rel=1e-6)
+    assert stuck == pytest.approx(math.log(2 * b - 1), rel=1e-4)  # not log B: the CLIP form's count
+    said: list[str] = []
+    m = CollapseMonitor(every=1, objective="ntxent", say=said.append)
+    records = run(m, [healthy(i, n=b) for i in range(INFONCE_STUCK_LOGS)], losses=[stuck] * INFONCE_STUCK_LOGS)
+    assert records[-1]["candidates"] == 2 * b - 1 and "infonce_stuck" in names(records[-1])
+    assert any(f"log({2 * b - 1})" in s and "NT-Xent" in s for s in said)
+    z1 = healthy(7, n=b)
+    learned = float(ntxent_loss(z1, z1 + 0.05 * healthy(8, n=b), temperature=tau))  # aligned positives
+    m2 = CollapseMonitor(every=1, objective="ntxent", say=lambda s: None)
+    quiet = run(m2, [healthy(i, n=b) for i in range(INFONCE_STUCK_LOGS)], losses=[learned] * INFONCE_STUCK_LOGS)
+    assert learned < 0.9 * math.log(2 * b - 1) and all("infonce_stuck" not in names(r) for r in quiet)
+
+
+def test_the_lightning_callback_warns_once_when_training_step_returns_the_loss_alone():
+    from types import SimpleNamespace
+
+    said: list[str] = []
+    cb = monitor_module._build_lightning_callback()(every=1, say=said.append)
+    for step in range(3):
+        cb.on_train_batch_end(SimpleNamespace(global_step=step), None, {"loss": torch.tensor(1.0)}, None, step)
+    assert len(said) == 1 and "training_step returned" in said[0] and "'embeddings'" in said[0]
+    assert cb.monitor.records == []

@@ -17,9 +17,11 @@ the process dies, so a killed run never leaves a stale lock).
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
+import re
 import signal
 import tempfile
 from collections.abc import Callable, Iterator
@@ -238,8 +240,6 @@ def atomic_savefig(path: str | Path, fig: Any, **kwargs: Any) -> Path:
     return atomic_write(path, lambda f: fig.savefig(f, **kwargs))
 
 
-SUFFIXES = (".npy", ".npz", ".pt", ".csv", ".tsv")
-
 # Array roles and the dict keys / table headers that name them (compared case-insensitively).
 ROLE_KEYS: dict[str, tuple[str, ...]] = {
     "embeddings": ("embeddings", "embedding", "emb", "embs", "z", "features", "feature", "feats", "feat", "x",
@@ -282,19 +282,11 @@ def pick_by_role(arrays: dict[str, Any], role: str, name: str, key: str | None =
     rest = [k for k in keys if k.lower().strip() not in others]
     if not named and len(rest) == 1:
         return rest[0]
-    if len(keys) == 1:
+    if len(keys) == 1 and keys[0].lower().strip() not in others:  # the one array, unless it is named for another role
         return keys[0]
     options = "/".join(wanted[:3]) or role
     raise UserError(f"{name} holds {len(keys)} arrays — {_describe(arrays)} — and none is clearly the {role}; "
                     f"pass --key NAME (or name it {options!r})")
-
-
-def _is_number(cell: str) -> bool:
-    try:
-        float(cell)
-    except ValueError:
-        return False
-    return True
 
 
 def _split_rows(path: Path) -> list[list[str]]:
@@ -318,12 +310,104 @@ def _split_rows(path: Path) -> list[list[str]]:
                         "line") from exc
 
 
+MISSING_CELLS = ("", "nan", "-nan", "na", "n/a", "null", "none", "<na>")  # what pandas/spreadsheets write for NaN
+CHECKPOINT_KEYS = ("model", "state_dict", "model_state_dict", "optimizer", "optimizer_state_dict", "optimizer_states",
+                   "epoch", "global_step", "lr_schedulers", "scheduler", "config", "hyper_parameters")
+_SERIES = re.compile(r"^(?P<prefix>[^\d]*?)[_\-. ]?(?P<index>\d+)$")  # embedding_0, emb.1, f2, dim 3, x10
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+
+
+def plain(text: str) -> str:
+    """One line of plain text: terminal escape codes removed (torch's unpickler messages carry bold codes), runs
+    of whitespace collapsed."""
+    return " ".join(_ANSI.sub("", text).split())
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_missing(cell: str) -> bool:
+    return cell.strip().lower() in MISSING_CELLS or (_is_number(cell) and math.isnan(float(cell)))
+
+
+def _parse_vector(cell: str) -> list[float] | None:
+    """A bracketed list "[0.1, -2, 3e-4]" (pandas writing a column of lists; numpy's "[0.1 -2 3e-4]") as floats."""
+    text = cell.strip()
+    if len(text) < 2 or text[0] != "[" or text[-1] != "]":
+        return None
+    parts = text[1:-1].replace(",", " ").split()
+    if not parts or not all(_is_number(p) for p in parts):
+        return None
+    return [float(p) for p in parts]
+
+
+def _series(names: list[str], cols: list[int]) -> dict[str, list[int]]:
+    """Columns named PREFIX + index (embedding_0 …, f0 …), grouped by prefix (lower case), ordered by index."""
+    groups: dict[str, list[tuple[int, int]]] = {}
+    for j in cols:
+        match = _SERIES.match(names[j].strip())
+        if match:
+            groups.setdefault(match["prefix"].strip().lower(), []).append((int(match["index"]), j))
+    return {p: [j for _, j in sorted(v)] for p, v in groups.items() if len(v) >= 2}
+
+
+def _span(names: list[str], cols: list[int]) -> str:
+    return names[cols[0]] if len(cols) == 1 else f"{names[cols[0]]} … {names[cols[-1]]}"
+
+
+def _missing_message(name: str, role: str, cells: np.ndarray, names: list[str], cols: list[int], offset: int) -> str:
+    """One line: how many missing/NaN cells, in how many rows and columns, the first one, and whole rows."""
+    rows_bad = np.flatnonzero(cells.any(1))
+    cols_bad = np.flatnonzero(cells.any(0))
+    first = rows_bad[0]
+    where = f"first on line {first + offset} of the file, column {names[cols[np.flatnonzero(cells[first])[0]]]!r}"
+    full = np.flatnonzero(cells.all(1))
+    more = ", …" if full.size > 1 else ""
+    whole = (f"; {full.size} row{'s' if full.size > 1 else ''} (line {full[0] + offset}{more}) entirely empty — a "
+             "diverged or padded sample?" if full.size else "")
+    return (f"{name!r} has {int(cells.sum())} empty/NaN cell{'s' if cells.sum() > 1 else ''} in {rows_bad.size} of "
+            f"{cells.shape[0]} rows and {cols_bad.size} of {len(cols)} {role} columns ({where}){whole}; NaN cells are "
+            "never dropped silently — drop or fill those rows first (e.g. df.dropna())")
+
+
+def array_names(path: Path) -> list[str]:
+    """The names a file gives its arrays — .npz keys, the keys of a .pt/.pth dict, the first row of a CSV/TSV (its
+    header, if it has one) — or [] (one array, or a file that cannot be read: `load_array` says why)."""
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".npz":
+            with np.load(path, allow_pickle=False) as z:
+                return list(z.files)
+        if suffix in (".pt", ".pth"):
+            import torch
+
+            obj = torch.load(path, map_location="cpu", weights_only=True)
+            return [str(k) for k in obj] if isinstance(obj, dict) else []
+        if suffix in (".csv", ".tsv"):
+            return [c.strip() for c in _split_rows(path)[0]]
+    except (UserError, *torch_load_errors()):
+        return []
+    return []
+
+
 def read_table(path: Path, role: str, key: str | None = None) -> np.ndarray:
     """A numeric array (or, for labels, a column of strings/numbers) from a CSV/TSV file, read as spreadsheets,
-    pandas and numpy write them: with or without a header, with a row-index column, with non-numeric columns
-    (file names, class names) beside the numbers. Columns are taken by role: embeddings/samples = the numeric
-    columns that are neither a row index nor named as labels; labels = the one column named for labels, or the
-    only column. An ambiguous layout is refused in one line that says which columns would be taken.
+    pandas, numpy and SSL tools write them — never by guessing:
+
+    - a header or none, a row-index column, non-numeric columns (file names, class names) beside the numbers;
+    - columns named as a numbered series for the role (lightly's `embedding_0 …`, `emb_3`, `feature_12`, any case):
+      those columns only, in index order — other numeric columns beside them (lightly's `selected`, `masked`,
+      labels) are metadata, never dimensions. `key` names a column or a series prefix (`--key f` reads f0, f1, …);
+    - a column of bracketed lists ("[0.1, 0.2, …]", what pandas writes for a column of vectors): parsed;
+    - otherwise the numeric columns that are neither a row index nor named as labels — refused in one line when
+      integer or differently named numeric columns sit beside them (ids? flags? labels?), saying which;
+    - empty or NaN cells: refused with their row and column counts (a row of NaNs: said so), never dropped.
+    labels: the one column named for labels, or the only column.
     """
     rows = _split_rows(path)
     width = len(rows[0])
@@ -331,51 +415,90 @@ def read_table(path: Path, role: str, key: str | None = None) -> np.ndarray:
         if len(r) != width:
             raise UserError(f"{path.name!r}: row {i + 1} has {len(r)} fields but row 1 has {width}; "
                             "every row needs the same columns")
-    numeric_body = [all(_is_number(r[j]) for r in rows[1:]) for j in range(width)]
-    # a header: a non-number above a numeric column, or a name any role uses (a column of class names)
     known = {w for ws in ROLE_KEYS.values() for w in ws}
-    header = len(rows) > 1 and any((not _is_number(c) and numeric_body[j]) or c.lower() in known
-                                   for j, c in enumerate(rows[0]))
+    # a header: a non-number above a column of numbers (missing cells allowed), or a name any role uses
+    numberish = [all(_is_number(r[j]) or _is_missing(r[j]) for r in rows[1:]) for j in range(width)]
+    header = len(rows) > 1 and any(((not _is_number(c) and not _is_missing(c)) and numberish[j])
+                                   or c.strip().lower() in known or _SERIES.match(c.strip()) is not None
+                                   and not _is_number(c) for j, c in enumerate(rows[0]))
     names = [c.strip() for c in rows[0]] if header else [f"column {j + 1}" for j in range(width)]
     body = rows[1:] if header else rows
     if not body:
         raise UserError(f"{path.name!r} has a header but no data rows")
-    numeric = [all(_is_number(r[j]) for r in body) for j in range(width)]
-    values = {j: np.array([float(r[j]) for r in body]) for j in range(width) if numeric[j]}
-    n = len(body)
+    n, offset = len(body), 2 if header else 1  # offset: the file line (1-based, blank/comment lines aside) of row 0
+    cells = np.array(body, dtype=object)  # (n, width) strings
+    missing = np.vectorize(_is_missing, otypes=[bool])(cells)
+    number = np.vectorize(_is_number, otypes=[bool])(cells)
+    numeric = [bool((number[:, j] | missing[:, j]).all() and (number[:, j] & ~missing[:, j]).any())
+               for j in range(width)]
+
+    vals = {j: np.array([np.nan if m else float(c) for c, m in zip(cells[:, j], missing[:, j], strict=True)])
+            for j in range(width) if numeric[j]}
+
+    def values(j: int) -> np.ndarray:
+        return vals[j]
 
     def is_index(j: int) -> bool:
-        if j != 0 or not numeric[j] or width == 1:
+        if j != 0 or not numeric[j] or width == 1 or missing[:, j].any():
             return False
-        v = values[j]
+        v = values(j)
         named_index = header and names[j].lower() in INDEX_HEADERS
         consecutive = np.array_equal(v, np.arange(n) + v[0]) and v[0] in (0.0, 1.0)
         return consecutive and (named_index or not header)
 
+    def take(cols: list[int]) -> np.ndarray:
+        bad = missing[:, cols]
+        if bad.any():
+            raise UserError(_missing_message(path.name, role, bad, names, cols, offset))
+        return np.column_stack([values(j) for j in cols])
+
     label_named = [j for j in range(width) if header and names[j].lower() in ROLE_KEYS["labels"]]
+    series = _series(names, [j for j in range(width) if numeric[j]]) if header else {}
     if key is not None:
         chosen = [j for j in range(width) if header and names[j] == key]
-        if not chosen:
-            raise UserError(f"{path.name!r} has no column {key!r}; its columns are {names}")
-        return values[chosen[0]] if numeric[chosen[0]] else np.array([r[chosen[0]] for r in body])
+        if chosen:
+            j = chosen[0]
+            return take([j]) if numeric[j] else np.array([r[j] for r in body])
+        if key.lower() in series:
+            return take(series[key.lower()])
+        raise UserError(f"{path.name!r} has no column or numbered series {key!r}; its columns are {names}")
     if role == "labels":
         candidates = label_named or [j for j in range(width) if not is_index(j)]
         if len(candidates) != 1:
             raise UserError(f"{path.name!r} has columns {names}; name the label column 'label' (or give a file with "
                             "one column)")
         j = candidates[0]
-        return values[j] if numeric[j] else np.array([r[j] for r in body])
-    take = [j for j in range(width) if numeric[j] and not is_index(j) and j not in label_named]
-    if not take:
+        return take([j]).reshape(-1) if numeric[j] else np.array([r[j] for r in body])
+    named = [p for p in series if p in ROLE_KEYS.get(role, ())]
+    if len(named) == 1:  # lightly's embedding_0 … embedding_{d−1}: those, and nothing else
+        return take(series[named[0]])
+    vectors = [j for j in range(width) if not numeric[j] and all(_parse_vector(c) is not None for c in cells[:, j])]
+    if vectors and (len(vectors) == 1 or any(names[j].lower() in ROLE_KEYS.get(role, ()) for j in vectors)):
+        j = next((j for j in vectors if names[j].lower() in ROLE_KEYS.get(role, ())), vectors[0])
+        parsed = [_parse_vector(c) for c in cells[:, j]]
+        if len({len(v) for v in parsed}) != 1:
+            raise UserError(f"{path.name!r}: the lists in column {names[j]!r} have different lengths "
+                            f"({sorted({len(v) for v in parsed})[:4]}); every embedding needs the same d")
+        return np.array(parsed, dtype=np.float64)
+    cols = [j for j in range(width) if numeric[j] and not is_index(j) and j not in label_named]
+    if not cols:
         raise UserError(f"{path.name!r} has no numeric columns to read as {role} (columns: {names})")
-    if not header:  # an integer column beside float columns: labels or an index we cannot be sure of
-        ints = [j for j in take if np.all(values[j] == np.round(values[j])) and len(np.unique(values[j])) <= 1000]
-        if ints and len(ints) < len(take) and ints[0] in (take[0], take[-1]) and len(ints) <= 2:
-            kept = [names[j] for j in take if j not in ints]
-            raise UserError(f"{path.name!r}: {names[ints[0]]} holds integers (labels or ids?) beside "
-                            f"{len(take) - len(ints)} float columns; add a header naming it 'label' or 'id', or drop "
-                            f"it — the {role} would be {kept[0]} … {kept[-1]}")
-    return np.column_stack([values[j] for j in take])
+    if len(series) == 1:  # one numbered series (f0 … f15) and numeric columns outside it: which are the embeddings?
+        ((prefix, inside),) = series.items()
+        extra = [j for j in cols if j not in inside]
+        if extra:
+            raise UserError(f"{path.name!r}: numeric columns {[names[j] for j in extra][:6]} sit beside the series "
+                            f"{_span(names, inside)}; which are the {role} cannot be told — pass --key {prefix} for "
+                            f"the series, or name the columns embedding_0 …")
+    ints = [j for j in cols if not missing[:, j].any() and np.all(values(j) == np.round(values(j)))
+            and 1 < len(np.unique(values(j))) <= 1000]  # a constant column is a dead unit, not an id or a flag
+    if ints and len(ints) < len(cols) and (header or (ints[0] in (cols[0], cols[-1]) and len(ints) <= 2)):
+        kept = [j for j in cols if j not in ints]
+        raise UserError(f"{path.name!r}: {_span(names, ints) if len(ints) <= 2 else f'{len(ints)} columns'} "
+                        f"hold{'s' if len(ints) == 1 else ''} integers (labels, ids or flags?) beside "
+                        f"{len(kept)} float columns; add a header naming it 'label' or 'id', name the embedding "
+                        f"columns embedding_0 …, or drop it — the {role} would be {_span(names, kept)}")
+    return take(cols)
 
 
 def _load_npy(path: Path, mmap: bool) -> np.ndarray:
@@ -425,73 +548,140 @@ def torch_load_errors() -> tuple[type[BaseException], ...]:
     """What `torch.load(..., weights_only=True)` raises on a truncated, corrupt or foreign file: its restricted
     unpickler surfaces malformed pickle streams as IndexError/KeyError/TypeError too (found by fuzzing)."""
     import pickle
+    import struct
     import zipfile
 
     return (RuntimeError, pickle.UnpicklingError, zipfile.BadZipFile, EOFError, ValueError, OSError, AttributeError,
-            TypeError, KeyError, IndexError, UnicodeDecodeError)
+            TypeError, KeyError, IndexError, UnicodeDecodeError, struct.error, OverflowError, MemoryError)
 
 
-def _load_pt(path: Path, role: str, key: str | None) -> np.ndarray:
+def _checkpoint_message(name: str, keys: list[str]) -> str:
+    return (f"{name!r} is a training checkpoint (keys {keys[:6]}), not embeddings; diagnose the embeddings the run "
+            "saved — `sslscape train` writes embeddings.npy beside its checkpoint — or save yours with "
+            "numpy.save('embeddings.npy', z)")
+
+
+def _stack_batches(items: list[Any], name: str, role: str, notes: list[str]) -> np.ndarray:
+    """A list/tuple of per-batch arrays (N_b, d) — what a loop appending each batch's embeddings saves — stacked
+    along rows, and said so in `notes`; anything else is refused naming torch.cat / a dict."""
+    arrays = [np.asarray(_tensor_to_numpy(v)) if hasattr(v, "shape") else None for v in items]
+    shapes = [tuple(a.shape) if a is not None else type(v).__name__ for a, v in zip(arrays, items, strict=True)]
+    listed = ", ".join(map(str, shapes[:4])) + (", …" if len(shapes) > 4 else "")
+    ndim = 1 if role == "labels" else 2
+    if arrays and all(a is not None and a.ndim == ndim for a in arrays) \
+            and len({a.shape[1:] for a in arrays}) == 1 and len({a.dtype.kind for a in arrays}) == 1:
+        out = np.concatenate(arrays)
+        notes.append(f"{name} holds a {type(items).__name__} of {len(items)} batches ({listed}): concatenated along "
+                     f"rows into {tuple(out.shape)} (torch.cat(batches))")
+        return out
+    raise UserError(f"{name!r} holds a {type(items).__name__} of {len(items)} items ({listed}) that are not "
+                    f"batches of one (N, d) {role} array, and which is the {role} cannot be told from positions — "
+                    "concatenate batches with torch.cat(batches) and save one tensor, or save a dict, e.g. "
+                    "torch.save({'embeddings': z, 'labels': y}, path)")
+
+
+def _load_pt(path: Path, role: str, key: str | None, mmap: bool, notes: list[str]) -> np.ndarray:
     import torch
 
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)  # never unpickle code from a file
     except torch_load_errors() as exc:
-        first = " ".join(str(exc).split())[:160]
+        first = plain(str(exc))[:160]
+        if any(w in path.name.lower() for w in ("ckpt", "checkpoint")):
+            raise UserError(_checkpoint_message(path.name, ["(not readable as plain tensors)"])) from exc
         raise UserError(f"cannot read {path.name!r} as a torch.save file of tensors ({type(exc).__name__}: {first}); "
                         "save tensors or a dict of tensors with torch.save") from exc
     if isinstance(obj, dict):
-        arrays = {str(k): v for k, v in obj.items() if isinstance(v, torch.Tensor | np.ndarray)}
+        # candidates: tensors and arrays, and lists / tuples of them (per-batch tensors, stacked once picked)
+        arrays = {str(k): v for k, v in obj.items() if isinstance(v, torch.Tensor | np.ndarray)
+                  or (isinstance(v, list | tuple) and v and all(isinstance(x, torch.Tensor | np.ndarray) for x in v))}
+        named = [k for k in arrays if k.lower().strip() in ROLE_KEYS.get(role, ())]
+        if key is None and not named and any(str(k).lower() in CHECKPOINT_KEYS for k in obj):
+            raise UserError(_checkpoint_message(path.name, [str(k) for k in obj]))
         if not arrays:
             raise UserError(f"{path.name!r} holds a dict without tensors (keys {list(obj)[:8]}); save the arrays")
-        obj = arrays[pick_by_role(arrays, role, repr(path.name), key)]
+        pick = pick_by_role(arrays, role, repr(path.name), key)
+        if isinstance(arrays[pick], list | tuple):
+            return _stack_batches(list(arrays[pick]), f"{path.name}[{pick!r}]", role, notes)
+        obj = arrays[pick]
     elif isinstance(obj, list | tuple):
-        shapes = ", ".join(str(tuple(getattr(v, "shape", ()))) for v in obj)
-        raise UserError(f"{path.name!r} holds a {type(obj).__name__} of {len(obj)} items ({shapes}); which is the "
-                        f"{role} cannot be told from positions — save a dict, e.g. "
-                        "torch.save({'embeddings': z, 'labels': y}, path)")
+        return _stack_batches(list(obj), path.name, role, notes)
     return np.asarray(_tensor_to_numpy(obj))
 
 
-def load_array(path: str | Path, what: str = "embeddings", mmap: bool = False, key: str | None = None) -> np.ndarray:
-    """Load the array that plays role `what` ('embeddings', 'views', 'labels', 'samples', 'data') from a
-    .npy / .npz / .pt / .csv / .tsv file; every failure is a one-line UserError about the file.
+def _load_npz(path: Path, role: str, key: str | None, mmap: bool, notes: list[str]) -> np.ndarray:
+    import zipfile
+
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise UserError(f"{path.name!r} is not a valid .npz archive ({type(exc).__name__}); save it with "
+                        "numpy.savez") from exc
+    if not arrays:
+        raise UserError(f"{path.name!r} holds no arrays; save one with numpy.savez")
+    return arrays[pick_by_role(arrays, role, repr(path.name), key)]
+
+
+def _load_checkpoint(path: Path, role: str, key: str | None, mmap: bool, notes: list[str]) -> np.ndarray:
+    raise UserError(_checkpoint_message(path.name, ["(a Lightning .ckpt file)"]))
+
+
+Loader = Callable[[Path, str, "str | None", bool, list[str]], np.ndarray]
+# suffix → loader(path, role, key, mmap, notes); every message about formats is built from these keys
+LOADERS: dict[str, Loader] = {
+    ".npy": lambda path, role, key, mmap, notes: _load_npy(path, mmap),
+    ".npz": _load_npz,
+    ".pt": _load_pt,
+    ".pth": _load_pt,
+    ".csv": lambda path, role, key, mmap, notes: read_table(path, role, key),
+    ".tsv": lambda path, role, key, mmap, notes: read_table(path, role, key),
+    ".ckpt": _load_checkpoint,
+}
+SUFFIXES = tuple(s for s in LOADERS if LOADERS[s] is not _load_checkpoint)
+
+
+def formats() -> str:
+    """The readable formats, in words (for help and error messages): '.npy, .npz, .pt, .pth, .csv or .tsv'."""
+    return ", ".join(SUFFIXES[:-1]) + f" or {SUFFIXES[-1]}"
+
+
+def array_files(folder: Path) -> list[Path]:
+    """The files in `folder` (not recursive) that `load_array` reads, sorted by name."""
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)
+
+
+def load_array(path: str | Path, what: str = "embeddings", mmap: bool = False, key: str | None = None,
+               notes: list[str] | None = None) -> np.ndarray:
+    """Load the array that plays role `what` ('embeddings', 'views', 'labels', 'samples', 'data') from a file of
+    one of the `LOADERS` formats; every failure is a one-line plain-text UserError about the file.
 
     .npz / .pt dicts: the array is chosen by role (`pick_by_role`: the key named for it, or `key`), never by
-    position. CSV/TSV: `read_table`. Arrays keep their dtype (float32 stays float32); `mmap=True` memory-maps a
-    .npy file. .pt files load with `weights_only=True` and .npy without pickles: a file cannot run code.
+    position; a .pt/.pth list or tuple of per-batch tensors is stacked along rows (said in `notes`); a training
+    checkpoint is named as such. CSV/TSV: `read_table`. Arrays keep their dtype (float32 stays float32);
+    `mmap=True` memory-maps a .npy file. .pt files load with `weights_only=True` and .npy without pickles: a file
+    cannot run code. `notes`: a list that receives what was done beyond reading (one sentence each).
     """
     path = Path(path)
+    notes = [] if notes is None else notes
+    if path.is_dir():
+        inside = [p.name for p in array_files(path)]
+        listed = f"; it holds {', '.join(inside[:5])}{', …' if len(inside) > 5 else ''}" if inside else \
+            f"; it holds no {formats()} file"
+        raise UserError(f"{what} path {str(path)!r} is a directory, not a file — name a file in it{listed}")
     if not path.is_file():
         raise UserError(f"{what} file {str(path)!r} does not exist; check the path")
     suffix = path.suffix.lower()
-    if suffix not in SUFFIXES:
-        raise UserError(f"cannot read {what} from {path.name!r}: use a .npy, .npz, .pt or .csv/.tsv file")
+    if suffix not in LOADERS:
+        raise UserError(f"cannot read {what} from {path.name!r}: use a {formats()} file")
     if path.stat().st_size == 0:
         raise UserError(f"{what} file {path.name!r} is empty (0 bytes); save an array into it")
     try:
-        if suffix == ".npy":
-            arr = _load_npy(path, mmap)
-        elif suffix == ".npz":
-            import zipfile
-
-            try:
-                with np.load(path, allow_pickle=False) as z:
-                    arrays = {k: z[k] for k in z.files}
-            except (zipfile.BadZipFile, OSError, EOFError) as exc:
-                raise UserError(f"{path.name!r} is not a valid .npz archive ({type(exc).__name__}); save it with "
-                                "numpy.savez") from exc
-            if not arrays:
-                raise UserError(f"{path.name!r} holds no arrays; save one with numpy.savez")
-            arr = arrays[pick_by_role(arrays, what, repr(path.name), key)]
-        elif suffix == ".pt":
-            arr = _load_pt(path, what, key)
-        else:
-            arr = read_table(path, what, key)
-    except UserError:
-        raise
+        arr = LOADERS[suffix](path, what, key, mmap, notes)
+    except UserError as exc:
+        raise UserError(plain(str(exc))) from exc.__cause__
     except (ValueError, OSError, UnicodeDecodeError) as exc:  # numpy raises several types for corrupt files
-        detail = " ".join(str(exc).split())[:160]
+        detail = plain(str(exc))[:160]
         raise UserError(f"cannot read {what} file {path.name!r} ({type(exc).__name__}: {detail}); save the array with "
                         "numpy.save, numpy.savez, torch.save or as CSV") from exc
     except MemoryError as exc:  # a corrupt archive member declaring an enormous shape
@@ -520,10 +710,10 @@ def load_samples(path: str | Path) -> np.ndarray:
     return x
 
 
-def load_embeddings(path: str | Path, key: str | None = None) -> np.ndarray:
+def load_embeddings(path: str | Path, key: str | None = None, notes: list[str] | None = None) -> np.ndarray:
     """An (N, d) array, memory-mapped when it is a .npy file. N ≤ d is accepted: only N − 1 directions are
-    measurable after centring, and the diagnosis says so."""
-    arr = load_array(path, "embeddings", mmap=True, key=key)
+    measurable after centring, and the diagnosis says so. `notes` receives what was done beyond reading."""
+    arr = load_array(path, "embeddings", mmap=True, key=key, notes=notes)
     name = Path(path).name
     if arr.ndim != 2:
         hint = ("; save a 2-D (N, d) array, one embedding per row" if arr.ndim == 1
@@ -573,6 +763,20 @@ def load_labels(path: str | Path, n: int) -> np.ndarray:
     return arr
 
 
+@functools.cache
+def yaml_loader() -> Any:
+    """PyYAML's safe loader (libyaml's where installed) that also reads 1e-6 as a number: YAML 1.1 wants a dot
+    (1.0e-6) and PyYAML would hand a spec the string '1e-6', which the spec's numeric fields refuse."""
+    import yaml
+
+    class Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+        pass
+
+    exponent = re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$")
+    Loader.add_implicit_resolver("tag:yaml.org,2002:float", exponent, list("-+0123456789"))
+    return Loader
+
+
 def read_mapping_file(path: str | Path, what: str) -> Any:
     """Parse a YAML (.yaml/.yml) or JSON file; a missing file or bad syntax is a one-line UserError."""
     path = Path(path)
@@ -584,7 +788,7 @@ def read_mapping_file(path: str | Path, what: str) -> Any:
             import yaml
 
             # the safe loader (plain data only: no tags that build Python objects), libyaml's where installed
-            return yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+            return yaml.load(path.read_text(), Loader=yaml_loader())
         return json.loads(path.read_text())
     except Exception as exc:
         detail = " ".join(str(exc).split())  # parser messages span several lines; the CLI prints one

@@ -5,21 +5,26 @@
     for step, batch in enumerate(loader):
         z1, z2 = model(view1), model(view2)                 # (B, d) embeddings the loss sees
         loss = ...
-        monitor(z1, step, loss=loss)                        # every 100 steps: one JSON line, messages in words
+        monitor(z1, step, loss=loss, z2=z2)                 # every 100 steps: one JSON line, messages in words
 
-Every `every` steps it takes the batch of embeddings (gathered across ranks under torch.distributed: DDP with
-NCCL or gloo), measures them with `diagnose` — the spectrum, collapse rank, effective rank, RankMe, normalised
-std (never re-implemented here) — and appends one JSON line (`sslscape.io.append_jsonl`). Given a spec
+Call it at every step: on the steps between logs it only keeps the embeddings in a queue of recent rows (when
+the batch alone is too small: B ≤ 2d keeps the last 4d rows; `queue=` sets it), as stable-pretraining's RankMe
+and LiDAR callbacks do, so a batch of B ≤ d embeddings does not cap the directions it can see. Every `every`
+steps it takes the queued embeddings (gathered across ranks under torch.distributed: DDP with NCCL or gloo),
+measures them with `diagnose` — the spectrum, the collapse rank and its knee, effective rank, RankMe, α-ReQ,
+normalised std and, from the two views `z2=` (or `views=`) of the same samples, LiDAR (never re-implemented here)
+— and appends one JSON line (`sslscape.io.append_jsonl`). Given a spec
 (`spec=`), or measured feature moments of a backbone with the projector's objective and weight decay
 (`moments=`, `objective=`, `weight_decay=`), the line also holds the theory's predicted rank beside the measured
-one (`sslscape.projector.theory_expectation`). `figure="monitor.png"` redraws a live figure (spectrum; ranks over
+one (`sslscape.expectation.theory_expectation`). `figure="monitor.png"` redraws a live figure (spectrum; ranks over
 steps) at every log (`sslscape.report.figures`). Collapse signatures (`sslscape.diagnostics.signatures`) are said
 once when they appear, through `say` (default: the `sslscape.monitor` logger at WARNING level), with the likely
 cause and the knob to turn.
 
 `CollapseMonitorCallback` (Lightning) wraps it: `training_step` returns a dict with the embeddings under `key`
-(and the loss, and optionally `loss_terms`). It is built on first access, so importing `sslscape.monitor`
-never imports Lightning. A batch of B ≤ d embeddings shows only B − 1 directions: log with B > d.
+(and the loss, and optionally `loss_terms` and the other view under `views_key`); it warns once when the step's
+output holds no embeddings (a `training_step` that returns the loss alone). It is built on first access, so
+importing `sslscape.monitor` never imports Lightning.
 """
 
 from __future__ import annotations
@@ -28,7 +33,6 @@ import functools
 import logging
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,37 +43,16 @@ from .diagnostics.rank import agreement
 from .diagnostics.signatures import Context, Signature, detect
 from .diagnostics.spectrum import EmbeddingError
 from .errors import UserError
+from .expectation import Expectation
 from .io import append_jsonl
+from .objectives.registry import NAMES
 
 LOGGER = logging.getLogger("sslscape.monitor")
-OBJECTIVES = ("infonce", "spectral", "barlow", "vicreg", "simsiam", "byol")
+OBJECTIVES = NAMES  # the objectives registry (sslscape.objectives.registry)
 HISTORY = 256  # compact records kept for the detectors and the figure
+QUEUE_BATCH = 2  # queue="auto": a batch of B ≤ 2d rows is topped up with the preceding steps' rows …
+QUEUE_ROWS = 4  # … up to 4d rows (a well-conditioned d × d covariance: N ≥ 4d)
 VICREG_KEYS = ("variance", "covariance")
-
-
-@dataclass(frozen=True)
-class Expectation:
-    """What the theory expects of the monitored embeddings (built by `sslscape.projector.theory_expectation`).
-
-    rank / rank_max: the predicted collapse rank range; spectrum: predicted embedding eigenvalues (descending);
-    critical_weight_decays: γ*_k (descending); knob(keep): the knob to turn to keep ≥ keep directions, in words.
-    """
-
-    objective: str
-    weight_decay: float
-    embed_dim: int
-    rank: int
-    rank_max: int
-    max_rank: int
-    spectrum: tuple[float, ...] = field(repr=False)
-    critical_weight_decays: tuple[float, ...] = field(repr=False)
-    order: str = "quartic"
-    knob: Callable[[int], str] | None = field(default=None, repr=False, compare=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"objective": self.objective, "weight_decay": self.weight_decay, "embed_dim": self.embed_dim,
-                "predicted_rank": self.rank, "predicted_rank_max": self.rank_max, "max_rank": self.max_rank,
-                "order": self.order}
 
 
 # ---- torch.distributed ---------------------------------------------------------------------------------------------
@@ -106,6 +89,16 @@ def gather_embeddings(z: Any) -> tuple[Any, int]:
     return torch.cat([p[: int(s.item())] for p, s in zip(parts, sizes, strict=True)]), world
 
 
+def gather_views(v: Any) -> Any:
+    """`gather_embeddings` for (B, q, d) views: flattened to (B, q·d) rows, gathered, reshaped."""
+    if v is None or _dist() is None:
+        return v
+    import torch
+
+    t = torch.as_tensor(v)
+    return gather_embeddings(t.reshape(t.shape[0], -1))[0].reshape(-1, *t.shape[1:])
+
+
 def _mean_over_ranks(values: list[float]) -> list[float]:
     dist = _dist()
     if dist is None or not values:
@@ -133,15 +126,55 @@ def _scalar(v: Any) -> float | None:
         raise UserError(f"loss / loss_terms values must be numbers or 0-d tensors, got {type(v).__name__}") from exc
 
 
+def _views_of(z: Any, z2: Any, views: Any) -> Any:
+    """(B, q, d) views from `z2` (the other view of the same B samples: q = 2, with `z`) or `views`."""
+    if z2 is not None and views is not None:
+        raise UserError("give z2= (the second view) or views= (B, q, d), not both")
+    if z2 is None:
+        return views
+    if tuple(getattr(z2, "shape", ())) != tuple(getattr(z, "shape", ())):
+        raise UserError(f"z2 must have the shape of z, {tuple(getattr(z, 'shape', ()))}: the other view of the same "
+                        f"samples; got {tuple(getattr(z2, 'shape', ()))}")
+    if hasattr(z, "detach"):
+        import torch
+
+        return torch.stack([z.detach(), torch.as_tensor(z2).detach().to(z.device, z.dtype)], dim=1)
+    return np.stack([np.asarray(z), np.asarray(z2)], axis=1)
+
+
+def _detached(x: Any, keep: bool) -> Any:
+    """The rows as the measurement sees them: detached; copied when they are kept past this step (the caller's
+    buffer may be overwritten); half precision widened to float32 (which holds it exactly)."""
+    if hasattr(x, "detach"):
+        import torch
+
+        t = x.detach()
+        if t.dtype in (torch.float16, torch.bfloat16):
+            return t.float()
+        return t.clone() if keep else t
+    return np.array(x, copy=True) if keep else x
+
+
+def _concat(parts: list[Any]) -> Any:
+    """Rows of several steps stacked (torch on the last step's device, numpy otherwise)."""
+    if hasattr(parts[0], "detach"):
+        import torch
+
+        dev = parts[-1].device
+        dtype = torch.float64 if any(q.dtype == torch.float64 for q in parts) else parts[-1].dtype
+        return torch.cat([torch.as_tensor(q).to(dev, dtype) for q in parts])
+    return np.concatenate([np.asarray(q) for q in parts])
+
+
 def _vicreg_terms(z: Any) -> tuple[float, float]:
     """VICReg's unweighted variance hinge and covariance term of (N, d) embeddings — `sslscape.objectives.vicreg`'s
     own definitions, on the (gathered) batch."""
     import torch
 
-    from .objectives.vicreg import _covariance_term, _variance_term
+    from .objectives.vicreg import covariance_term, variance_term
 
     t = torch.as_tensor(z).detach().double()
-    return float(_variance_term(t)), float(_covariance_term(t))
+    return float(variance_term(t)), float(covariance_term(t))
 
 
 # ---- the monitor ----------------------------------------------------------------------------------------------------
@@ -152,9 +185,13 @@ class CollapseMonitor:
 
     path         JSONL file (one line per log; None: keep records in memory only, `monitor.records`)
     every        log every `every` steps (step % every == 0)
-    objective    'infonce' | 'spectral' | 'barlow' | 'vicreg' | 'simsiam' | 'byol' (enables the objective's
-                 signatures; default: the spec's)
-    candidates   InfoNCE candidates per anchor, for the log K test (default: the local batch size)
+    objective    'infonce' | 'ntxent' | 'spectral' | 'barlow' | 'vicreg' | 'simsiam' | 'byol' (enables the
+                 objective's signatures and words its causes; default: the spec's)
+    candidates   softmax candidates per anchor, for the "stuck at log K" test (default: from the objective and
+                 the batch, `sslscape.spec.softmax_candidates`: B for `infonce` (CLIP form), 2B − 1 for `ntxent`;
+                 under DDP also B·W and 2B·W − 1, for a loss that gathers the embeddings of W ranks)
+    queue        rows of recent embeddings (per rank) measured at each log: 'auto' (the batch alone when B > 2d,
+                 else the last 4d rows), 0 (the batch alone) or a number of rows
     spec         a Spec, a spec dict or a spec file: the theory's predicted rank beside the measured one, and the
                  knob to turn from the theory
     moments      `FeatureMoments` of the backbone's features (with `weight_decay`, `objective`, `embed_dim` =
@@ -170,9 +207,11 @@ class CollapseMonitor:
                  weight_decay: float | None = None, embed_dim: int | None = None, center: bool = True,
                  theory_fields: dict[str, Any] | None = None, expectation: Expectation | None = None,
                  keep: int | None = None, figure: str | Path | None = None,
-                 say: Callable[[str], None] | None = None) -> None:
+                 say: Callable[[str], None] | None = None, queue: int | str = "auto") -> None:
         if every < 1:
             raise UserError(f"every must be ≥ 1 step, got {every}")
+        if not (queue == "auto" or (isinstance(queue, int) and not isinstance(queue, bool) and queue >= 0)):
+            raise UserError(f"queue must be 'auto', 0 (the batch alone) or a number of rows, got {queue!r}")
         if objective is not None and objective not in OBJECTIVES:
             raise UserError(f"unknown objective {objective!r}; use one of {', '.join(OBJECTIVES)} (or None)")
         if moments is not None and (weight_decay is None or objective is None):
@@ -195,12 +234,14 @@ class CollapseMonitor:
         self.messages: list[str] = []
         self._active: set[str] = set()
         self._max_rank_seen = 0
+        self.queue = queue
+        self._queued: list[tuple[int, Any, Any]] = []  # (step, z rows, views rows or None), oldest first
         if self.path is not None and _is_main():
             self.path.parent.mkdir(parents=True, exist_ok=True)
 
     # -- theory ------------------------------------------------------------------------------------------------------
     def _theory(self, dim: int | None = None) -> Expectation | None:
-        from .projector import feature_expectation, theory_expectation  # the theory enters only through here
+        from .expectation import feature_expectation, theory_expectation  # the theory enters only through here
 
         if self._moments is not None:
             return feature_expectation(self._moments, self.objective or "spectral", float(self._weight_decay),
@@ -216,12 +257,18 @@ class CollapseMonitor:
         self.expectation = None
 
     # -- one log -----------------------------------------------------------------------------------------------------
-    def __call__(self, z: Any, step: int, loss: Any = None,
-                 loss_terms: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    def __call__(self, z: Any, step: int, loss: Any = None, loss_terms: dict[str, Any] | None = None, *,
+                 z2: Any = None, views: Any = None) -> dict[str, Any] | None:
+        """Keep `z` (B, d) in the queue; on a logged step (step % every == 0) measure, detect, say and return the
+        record. `z2`: the other view's (B, d) embeddings of the same samples, or `views` (B, q, d): LiDAR."""
+        local_n = int(getattr(z, "shape", (0,))[0])
+        v = _views_of(z, z2, views)
+        self._enqueue(int(step), z, v)
         if step % self.every:
             return None
-        local_n = int(getattr(z, "shape", (0,))[0])
-        z, world = gather_embeddings(z.detach() if hasattr(z, "detach") else z)
+        z, v, first_step = self._take()
+        z, world = gather_embeddings(z)
+        v = gather_views(v)
         terms = {str(k): _scalar(v) for k, v in (loss_terms or {}).items() if v is not None}
         keys = sorted(terms)
         loss = _scalar(loss)
@@ -229,7 +276,8 @@ class CollapseMonitor:
         if loss is not None:
             loss, reduced = reduced[0], reduced[1:]
         terms = dict(zip(keys, reduced, strict=True))
-        record = self._measure(z, int(step), world, loss, terms, local_n)
+        record = self._measure(z, int(step), world, loss, terms, local_n, v)
+        record["queue_steps"] = [first_step, int(step)]
         signatures = detect(record, self.records, self._context())
         record["signatures"] = [s.to_dict() for s in signatures]
         self._announce(signatures)
@@ -242,28 +290,84 @@ class CollapseMonitor:
                 self._draw(record)
         return record
 
+    # -- the queue of recent embeddings ---------------------------------------------------------------------------
+    def _capacity(self, batch: int, dim: int) -> int:
+        if self.queue == "auto":
+            return batch if batch > QUEUE_BATCH * dim else max(batch, QUEUE_ROWS * dim)
+        return max(batch, int(self.queue))
+
+    def _enqueue(self, step: int, z: Any, v: Any) -> None:
+        """Keep a detached copy of this step's rows (and views) while the queue needs more than the batch."""
+        shape = tuple(getattr(z, "shape", ()))
+        if len(shape) != 2:
+            self._queued = [(step, z, v)]  # diagnose refuses it at the log, in one line
+            return
+        cap = self._capacity(shape[0], shape[1])
+        if cap <= shape[0] or (self._queued and tuple(self._queued[-1][1].shape[1:]) != shape[1:]):
+            self._queued = []
+        keep = cap > shape[0]
+        self._queued.append((step, _detached(z, keep), None if v is None else _detached(v, keep)))
+        rows = 0
+        for i in range(len(self._queued) - 1, -1, -1):  # drop the oldest batches beyond the capacity
+            rows += int(self._queued[i][1].shape[0])
+            if rows >= cap:
+                self._queued = self._queued[i:]
+                break
+
+    def _take(self) -> tuple[Any, Any, int]:
+        """(queued rows, queued views or None, the first step they come from); views only if every step had them."""
+        items = self._queued
+        zs = [z for _, z, _ in items]
+        vs = [v for _, _, v in items]
+        z = zs[0] if len(zs) == 1 else _concat(zs)
+        v = None if any(x is None for x in vs) or len({tuple(x.shape[1:]) for x in vs}) != 1 else (
+            vs[0] if len(vs) == 1 else _concat(vs))
+        return z, v, int(items[0][0])
+
+    def _candidates(self, local_n: int, world: int) -> dict[str, int]:
+        """K for the "stuck at log K" test: the user's, else from the objective and the batch (and the gathered
+        batch under DDP, for a loss that gathers)."""
+        if self.candidates is not None:
+            return {"candidates": int(self.candidates)}
+        if self.objective not in ("infonce", "ntxent"):
+            return {}
+        from .spec import softmax_candidates
+
+        out = {"candidates": softmax_candidates(self.objective, local_n)}
+        if world > 1:
+            out["candidates_gathered"] = softmax_candidates(self.objective, local_n * world)
+        return out
+
     def _measure(self, z: Any, step: int, world: int, loss: float | None, terms: dict[str, float],
-                 local_n: int) -> dict[str, Any]:
-        base: dict[str, Any] = {"step": step, "world_size": world, "loss": loss, "loss_terms": terms}
+                 local_n: int, views: Any = None) -> dict[str, Any]:
+        base: dict[str, Any] = {"step": step, "world_size": world, "loss": loss, "loss_terms": terms,
+                                "batch": local_n, **self._candidates(local_n, world)}
         try:
-            d = diagnose(z)
+            d = diagnose(z, views=views)
         except EmbeddingError as exc:
             if exc.nonfinite_rows == 0:
                 raise
             return {**base, "nonfinite_rows": exc.nonfinite_rows, "error": str(exc)}
+        fit, authors = d.alpha_fit, d.alpha_fit_authors
         record = {**base, "n": d.n, "dim": d.dim, "rank": d.rank, "max_rank": d.max_rank,
                   "numerical_rank": d.numerical_rank, "effective_rank": d.effective_rank, "rankme": d.rankme,
                   "normalized_std": d.normalized_std, "mean_cosine": d.mean_cosine, "spread": d.spread,
-                  "total_variance": d.total_variance,
-                  "verdict": d.verdict, "candidates": self.candidates or local_n}
+                  "total_variance": d.total_variance, "surviving_variance_share": d.surviving_variance_share,
+                  "knee": None if d.knee is None else d.knee.to_dict(), "knee_decades": d.knee_decades,
+                  "alpha": d.alpha, "alpha_fit_rms": None if fit is None else fit.to_dict()["rms_decades"],
+                  "alpha_authors": None if authors is None else authors.to_dict()["alpha"],
+                  "lidar": d.lidar, "lidar_views": None if views is None else int(views.shape[1]),
+                  "duplicate_rows": d.duplicate_rows, "verdict": d.verdict}
         if self.objective == "vicreg" or any(k in terms for k in VICREG_KEYS):
             record["vicreg_variance"], record["vicreg_covariance"] = _vicreg_terms(z)
         if self.expectation is None and (self._spec is not None or self._moments is not None):
             self.expectation = self._theory(d.dim)
         exp = self.expectation
         if exp is not None:
-            rule = agreement(exp.spectrum, d.rank, predicted_rank_max=exp.rank_max)
-            record.update(predicted_rank=rule.predicted_rank, predicted_rank_max=rule.predicted_rank_max,
+            rule = agreement(exp.spectrum, d.rank, predicted_rank_min=exp.rank_range[0],
+                             predicted_rank_max=exp.rank_range[1])
+            record.update(predicted_rank=exp.rank, predicted_rank_min=rule.predicted_rank,
+                          predicted_rank_max=rule.predicted_rank_max,
                           agree=rule.agree if exp.embed_dim == d.dim else None, theory=exp.to_dict())
         self._max_rank_seen = max(self._max_rank_seen, d.rank)
         record["eigenvalues"] = [float(v) for v in d.eigenvalues]
@@ -337,27 +441,57 @@ def _build_lightning_callback() -> type:
     base = _import_lightning_callback_base()
 
     class CollapseMonitorCallback(base):  # type: ignore[misc, valid-type]
-        """Lightning callback around `CollapseMonitor`: after every training batch whose `global_step` is a
-        multiple of `every`, read the (B, d) embeddings from the training step's output dict (`key`), the loss
-        (`loss_key`) and optional loss terms (`terms_key`), gather them across ranks (DDP), log the numbers with
-        `pl_module.log_dict` as `monitor/<name>` and the JSON line / figure / messages of the monitor.
-        Keyword arguments go to `CollapseMonitor` (path, objective, spec, moments, figure, say, …)."""
+        """Lightning callback around `CollapseMonitor`: after every training batch, hand the (B, d) embeddings of
+        the training step's output dict (`key`), the loss (`loss_key`), optional loss terms (`terms_key`) and the
+        other view (`views_key`: a (B, d) second view or (B, q, d) views, for LiDAR) to the monitor, which queues
+        them and, when `global_step` is a multiple of `every`, gathers them across ranks (DDP), measures, logs the
+        numbers with `pl_module.log_dict` as `monitor/<name>` and writes the JSON line / figure / messages.
+        A step whose output holds no embeddings (a `training_step` returning the loss alone, as lightly's
+        examples do) is skipped, and said once with the fix. Keyword arguments go to `CollapseMonitor` (path,
+        objective, spec, moments, figure, say, queue, …)."""
 
         def __init__(self, every: int = 100, key: str = "embeddings", loss_key: str = "loss",
-                     terms_key: str = "loss_terms", log: bool = True, **monitor: Any) -> None:
+                     terms_key: str = "loss_terms", views_key: str = "views", log: bool = True,
+                     **monitor: Any) -> None:
             super().__init__()
             self.monitor = CollapseMonitor(every=every, **monitor)
-            self.key, self.loss_key, self.terms_key, self.log = key, loss_key, terms_key, log
+            self.key, self.loss_key, self.terms_key, self.views_key = key, loss_key, terms_key, views_key
+            self.log = log
             self._last_step = -1
+            self.warned = False
+
+        def _missing(self, outputs: Any) -> None:
+            if self.warned:
+                return
+            self.warned = True
+            got = (f"a dict with keys {sorted(map(str, outputs))[:6]}" if isinstance(outputs, dict)
+                   else "the loss alone" if outputs is None or hasattr(outputs, "item") else type(outputs).__name__)
+            msg = (f"CollapseMonitorCallback: training_step returned {got}, without embeddings under "
+                   f"{self.key!r}, so nothing is monitored; return {{'loss': loss, {self.key!r}: z}} from "
+                   "training_step (z: the (B, d) embeddings the loss sees; add the other view under "
+                   f"{self.views_key!r} for LiDAR), or pass key='…' naming yours")
+            self.monitor.messages.append(msg)
+            if _is_main():
+                self.monitor.say(msg)
 
         def on_train_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any,
                                batch_idx: int) -> None:
             step = int(trainer.global_step)
-            if step == self._last_step or not isinstance(outputs, dict) or self.key not in outputs:
-                return  # gradient accumulation repeats a global step; a step without embeddings is skipped
+            if not isinstance(outputs, dict) or self.key not in outputs:
+                self._missing(outputs)
+                return
+            if step == self._last_step:
+                return  # gradient accumulation repeats a global step: logged once
             self._last_step = step
-            record = self.monitor(outputs[self.key], step, loss=outputs.get(self.loss_key),
-                                  loss_terms=outputs.get(self.terms_key))
+            other = outputs.get(self.views_key)
+            z = outputs[self.key]
+            two = other is not None and getattr(other, "ndim", 0) == 2
+            if isinstance(other, list | tuple):  # (z1, z2, …): the views of the same samples
+                import torch
+
+                other, two = torch.stack([torch.as_tensor(o).detach() for o in other], dim=1), False
+            record = self.monitor(z, step, loss=outputs.get(self.loss_key), loss_terms=outputs.get(self.terms_key),
+                                  z2=other if two else None, views=None if two else other)
             if record is None or not self.log:
                 return
             numeric = {f"monitor/{k}": float(v) for k, v in record.items()

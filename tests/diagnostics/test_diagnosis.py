@@ -7,6 +7,8 @@ import json
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sslscape.diagnostics.diagnosis import diagnose
 from sslscape.diagnostics.spectrum import EmbeddingError
@@ -79,3 +81,37 @@ def test_nan_rows_are_an_error():
     x[4] = np.inf
     with pytest.raises(EmbeddingError, match="1 of 20 rows with NaN/Inf"):
         diagnose(x)
+
+
+# ---- issue 19: repeated rows, knees, identical values in any dtype ---------------------------------------------
+
+def test_repeated_rows_show_no_direction_and_are_counted():
+    # 60 distinct rows gathered 8 times (a distributed evaluation with a padded sampler)
+    rows = np.random.default_rng(3).standard_normal((60, 128)).astype(np.float32)
+    once, eight = diagnose(rows), diagnose(np.tile(rows, (8, 1)))
+    assert once.verdict == eight.verdict == "healthy" and once.max_rank == eight.max_rank == 59
+    assert eight.duplicate_rows == 420 and once.duplicate_rows == 0
+    assert eight.rank == np.linalg.matrix_rank(rows - rows.mean(0)) == 59
+    assert "420 of 480 rows repeat earlier rows" in eight.reason and "60 distinct rows" in eight.reason
+
+
+def test_a_knee_verdict_names_the_knee_and_the_share(make_embeddings):
+    y = np.r_[-np.linspace(0, 0.6, 16), -0.6 - np.cumsum([0.49, 0.72, 0.41]), -2.3 - np.linspace(0, 2.4, 109)]
+    lam = 10.0**y
+    d = diagnose(make_embeddings(np.sqrt(4000 * lam), n=4000).astype(np.float32))
+    assert d.verdict == "dimensional collapse (17 of 128)" and d.knee.start == 16
+    assert d.surviving_variance_share == pytest.approx(lam[:17].sum() / lam.sum(), rel=1e-5)
+    assert "drops" in d.reason and "after direction 16" in d.reason and "direction 17 lies within" in d.reason
+
+
+@settings(max_examples=12, deadline=None)
+@given(k=st.integers(2, 24), seed=st.integers(0, 2**31 - 1), fmt=st.sampled_from(["float16", "bfloat16"]))
+def test_property_identical_values_in_any_dtype_give_identical_verdicts(k, seed, fmt):
+    rng = np.random.default_rng(seed)
+    lam = np.r_[np.arange(1, k + 1, dtype=float) ** -0.5, 10.0 ** -(1.0 + np.array([0.6, 1.3, 1.9])),
+                10.0 ** (-3.0 - 0.4 * rng.random(40 - k - 3))]
+    z = torch.from_numpy(rng.standard_normal((600, 40)) * np.sqrt(lam)).to(getattr(torch, fmt))  # rounded values
+    stored = [z, z.float(), z.double(), z.float().numpy(), z.double().numpy()]
+    answers = {(r.verdict, r.rank, r.knee_decades, r.storage) for r in map(diagnose, stored)}
+    assert len(answers) == 1 and next(iter(answers))[3] == fmt
+    assert next(iter(answers))[0].startswith("dimensional collapse")

@@ -10,8 +10,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sslscape.diagnostics.diagnosis import diagnose
-from sslscape.diagnostics.metrics import RANKME_EPS, alpha_req, effective_rank, normalized_std, rankme
+from sslscape.diagnostics.metrics import (
+    RANKME_EPS,
+    alpha_req,
+    effective_rank,
+    normalized_std,
+    power_law_fit,
+    rankme,
+)
 from sslscape.diagnostics.rank import numerical_rank
+from sslscape.errors import UserError
 
 
 @pytest.mark.parametrize("r", [1, 3, 17])
@@ -100,7 +108,7 @@ def test_rotation_scale_and_shift_invariance(seed, scale, shift):
     a, b = diagnose(x), diagnose(scale * x @ q + shift)
     assert b.rank == a.rank == 5
     assert b.effective_rank == pytest.approx(a.effective_rank, rel=1e-6)
-    assert b.alpha == pytest.approx(a.alpha, rel=1e-6)
+    assert b.alpha_fit.alpha == pytest.approx(a.alpha_fit.alpha, rel=1e-6)
     assert b.verdict == a.verdict
     # RankMe uses the raw (uncentred) matrix: rotation- and scale- but not shift-invariant
     assert diagnose(scale * x @ q).rankme == pytest.approx(a.rankme, rel=1e-6)
@@ -118,3 +126,46 @@ def test_entropy_ranks_are_bounded_and_scale_invariant(s, c):
     assert 1.0 - 1e-9 <= er <= r + 1e-9
     assert effective_rank(c * s) == pytest.approx(er, rel=1e-9)
     assert rankme(c * s) == pytest.approx(rankme(s), rel=1e-9)
+
+
+# ---- issue 19: refusals, the authors' α window, the fit's quality, normalised std's convention ---------------
+
+@pytest.mark.parametrize("fn, name", [(rankme, "rankme"), (effective_rank, "effective_rank"), (alpha_req, "alpha")])
+def test_spectrum_functions_refuse_an_embedding_matrix_with_a_hint(fn, name):
+    z = np.random.default_rng(0).standard_normal((400, 16))
+    with pytest.raises(UserError, match=r"1-D vector .*diagnose\(z\)\." + name + "$") as info:
+        fn(z)
+    assert "\n" not in str(info.value)
+
+
+def test_authors_window_is_a_weighted_fit_of_k_6_to_100():
+    rng = np.random.default_rng(1)
+    k = np.arange(1, 301, dtype=float)
+    lam = k ** -1.3 * np.exp(0.1 * rng.standard_normal(300))
+    fit = power_law_fit(lam, window="authors")
+    kk = np.arange(6, 101, dtype=float)  # reptrix: fit_range np.arange(5, 100) (0-based), weights 1/k
+    slope = np.polyfit(np.log(kk), np.log(lam[5:100]), 1, w=np.sqrt(1 / kk))[0]  # polyfit weighs residuals by w
+    assert (fit.k_min, fit.k_max) == (6, 100) and fit.alpha == pytest.approx(-slope, rel=1e-10)
+    assert alpha_req(lam, window="authors") == fit.alpha
+
+
+def test_alpha_is_reported_only_for_a_power_law(make_embeddings):
+    d = 64
+    power = np.arange(1, d + 1, dtype=float) ** -1.5
+    exponential = np.exp(-np.arange(d) / 4.0)  # 7 decades, curved in log-log: α-ReQ would say ≈ 7
+    fit_p, fit_e = power_law_fit(power), power_law_fit(exponential)
+    assert fit_p.power_law and fit_p.rms_decades < 1e-12 and fit_p.r2 == pytest.approx(1.0)
+    assert not fit_e.power_law and fit_e.rms_decades > 0.3
+    a = diagnose(make_embeddings(np.sqrt(2000 * power), n=2000))
+    b = diagnose(make_embeddings(np.sqrt(2000 * exponential), n=2000))
+    assert a.alpha == pytest.approx(1.5, rel=1e-6) and b.alpha is None and b.alpha_fit.alpha > 3
+    assert b.to_dict()["alpha"] is None and b.to_dict()["alpha_fit"]["power_law"] is False
+
+
+def test_normalized_std_is_the_biased_std_lightly_uses_the_unbiased_one():
+    import torch
+
+    x = np.random.default_rng(2).standard_normal((50, 8))
+    u = torch.nn.functional.normalize(torch.from_numpy(x), dim=1)
+    lightly = float(u.std(dim=0).mean())  # lightly's std_of_l2_normalized: torch.std, unbiased (N − 1)
+    assert normalized_std(x) == pytest.approx(lightly * math.sqrt(49 / 50), rel=1e-12)

@@ -108,7 +108,7 @@ def test_noise_floor_is_collapse_and_verdict_names_the_numbers():
     d = diagnose(z)
     assert d.verdict == "dimensional collapse (10 of 128)"
     assert d.numerical_rank == 128  # the floor is real variance, above the rounding noise
-    assert d.cliff_decades > 3 and d.surviving_variance_share > 0.99
+    assert d.knee_decades > 3 and d.surviving_variance_share > 0.99
     assert "drops" in d.reason and "decades" in d.reason and "%" in d.reason
 
 
@@ -179,6 +179,6 @@ def test_property_rank_is_exact_low_rank_whatever_dtype_scale_and_n_vs_d(n, d, r
     assert 0 < res.rank <= min(r, n - 1, d)
     # float16 rounding can push a weak direction under its noise floor, and with N ≈ d the last sample
     # eigenvalue is small by random-matrix theory (the hard edge): exact equality away from both
-    if dtype != "float16" and n > 2 * d + 2:
+    if dtype != "float16" and n > max(2 * d + 2, 30):  # (7 samples of 2 directions can fall 1.6 decades)
         assert res.rank == r
     assert res.max_rank == min(n - 1, d)

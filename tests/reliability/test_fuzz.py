@@ -216,7 +216,8 @@ def test_pipeline_parser(text):
     except UserError as err:
         one_line(err)
         return
-    assert isinstance(pipe, Pipeline) and 0 <= pipe.shift <= 64 and math.isfinite(pipe.noise_std)
+    assert isinstance(pipe, Pipeline) and parse_pipeline(pipe.text) == pipe  # the canonical text round-trips
+    assert all(math.isfinite(v.noise) and v.noise >= 0 for v in pipe.views)
 
 
 # ---- array files ----------------------------------------------------------------------------------------------------
@@ -282,19 +283,21 @@ csv_texts = st.lists(st.lists(csv_cells, max_size=4), max_size=6).flatmap(lambda
 @st.composite
 def array_files(draw):
     """(suffix, bytes): a valid file of a random array / dict, maybe truncated, or random bytes under a suffix."""
-    kind = draw(st.sampled_from(["npy", "npz", "pt", "csv", "tsv", "bytes"]))
+    kind = draw(st.sampled_from(["npy", "npz", "pt", "pth", "ckpt", "csv", "tsv", "bytes"]))
     if kind == "npy":
         data = npy_bytes(draw(arrays()))
     elif kind == "npz":
         data = npz_bytes(draw(st.dictionaries(keys, arrays(), max_size=3)))
-    elif kind == "pt":
+    elif kind in ("pt", "pth", "ckpt"):  # .pth is a .pt; a .ckpt (Lightning) is refused as a checkpoint
         inner = st.one_of(arrays().map(as_tensor), st.integers(), st.text(max_size=4), st.none())
-        obj = draw(st.one_of(inner, st.dictionaries(keys, inner, max_size=3), st.lists(inner, max_size=3)))
+        batches = st.lists(arrays().map(as_tensor), max_size=3)  # a list of per-batch tensors, maybe ragged
+        obj = draw(st.one_of(inner, st.dictionaries(keys, st.one_of(inner, batches), max_size=3),
+                             st.lists(inner, max_size=3), batches))
         data = pt_bytes(obj)
     elif kind in ("csv", "tsv"):
         data = draw(csv_texts).encode("utf-8", "surrogatepass")
     else:
-        kind = draw(st.sampled_from(["npy", "npz", "pt", "csv", "tsv"]))
+        kind = draw(st.sampled_from(["npy", "npz", "pt", "pth", "csv", "tsv"]))
         prefix = draw(st.sampled_from([b"", b"\x93NUMPY", b"PK\x03\x04", b"\x93NUMPY\x01\x00v\x00{'descr': '<f8', "
                                                                           b"'fortran_order': False, 'shape': (10000000"
                                                                           b"00000,), }"]))

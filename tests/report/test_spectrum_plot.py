@@ -19,9 +19,9 @@ def test_png_written_and_replaced_without_leftovers(tmp_path):
     plot_spectrum(d, target)
     first = target.read_bytes()
     assert first[:8] == b"\x89PNG\r\n\x1a\n"
-    prediction = Prediction(rank=5, phase="dimensional", spectrum=tuple(2.0 * d.eigenvalues),
-                            thresholds=Thresholds(), order="quartic", method="test", closed_form=True, max_rank=8,
-                            loss=0.0, embed_dim=8, rank_max=5)
+    prediction = Prediction(rank=5, rank_range=(5, 5), alive=5, alive_max=5, capacity=8, phase="dimensional",
+                            spectrum=tuple(2.0 * d.eigenvalues), thresholds=Thresholds(), order="quartic",
+                            solver="test", method="test", loss=0.0, embed_dim=8)
     comparison = compare_embeddings(d, prediction)
     assert comparison.agree
     plot_spectrum(d, target, comparison)

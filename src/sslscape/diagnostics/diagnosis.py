@@ -3,10 +3,12 @@
 Verdict (rules in `rank.py`, docs/metrics.md):
 - `complete collapse`: the embeddings sit at one point — total variance ≤ 1e-3 × mean ‖z‖² (rows ≈ one vector,
   mean pairwise cosine ≈ 1), or no direction above the rounding noise;
-- `dimensional collapse (k of d)`: the collapse rank k is below the measurable maximum min(N − 1, d) — the
-  spectrum drops by orders of magnitude to a floor (or decays into the rounding noise) after direction k;
-- `healthy`: every measurable direction carries variance and the spectrum has no cliff (a power law, however
-  steep, is healthy). With N ≤ d only N − 1 directions are measurable after centring; the reason says so.
+- `dimensional collapse (k of d)`: the collapse rank k is below the measurable maximum min(N' − 1, d) — the
+  spectrum has a knee after direction k (a fall of ≥ 1.5 decades over one to five directions, to a floor or a
+  flat tail), or it decays into the rounding noise of the stored values after direction k;
+- `healthy`: every measurable direction carries variance and the spectrum has no knee (a power law, however
+  steep, is healthy; its α is reported when the fit is one). With N' ≤ d distinct rows only N' − 1 directions
+  are measurable after centring; the reason says so, and counts repeated rows.
 `rank` is the collapse rank (the verdict's k); `numerical_rank` counts directions above the rounding noise of the
 stored values. `phase` uses the theory's words ('complete' | 'dimensional' | 'none').
 """
@@ -21,13 +23,24 @@ from typing import Any
 import numpy as np
 
 from .lidar import lidar as lidar_score
-from .metrics import alpha_req, effective_rank, mean_cosine_of, normalized_std_of, rankme
+from .metrics import (
+    ALPHA_FIT_RMS,
+    PowerLawFit,
+    effective_rank,
+    mean_cosine_of,
+    normalized_std_of,
+    power_law_fit,
+    rankme,
+)
 from .rank import (
-    CLIFF_DECADES,
+    KNEE_CUT,
+    KNEE_DECADES,
+    KNEE_STEEPNESS,
+    KNEE_WIDTH,
     RULE,
-    SLOPE_RATIO,
     SPREAD_COMPLETE,
     CollapseCut,
+    Knee,
     collapse_cut,
     complete_collapse,
     is_near_square,
@@ -35,16 +48,23 @@ from .rank import (
 from .spectrum import Spectrum, covariance_spectrum
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class Diagnosis:
     """All metrics of one (N, d) embedding matrix. `eigenvalues`: centred covariance spectrum, descending.
 
-    rank / collapse_rank   directions above the first cliff (the verdict's k); rank_rtol: the λ/λ_1 level of the
-                           cut; numerical_rank: directions above the rounding noise (numerical_rank_floor, λ)
-    max_rank               min(N − 1, d), the most directions N centred samples can show
+    rank / collapse_rank   directions above the knee (the verdict's k); rank_rtol: the λ/λ_1 level of the cut;
+                           numerical_rank: directions above the rounding noise (numerical_rank_floor, λ)
+    knee                   the knee that set the rank (`rank.Knee`: start, end, decades, steps) or None;
+                           knee_decades its depth
+    max_rank               min(N' − 1, d), the most directions N' distinct centred samples can show;
+                           duplicate_rows: N − N', rows repeating an earlier row byte for byte
     effective_rank         Roy & Vetterli 2007 on the centred singular values; rankme: Garrido et al. 2023 on
-                           the raw singular values; alpha: α-ReQ over the surviving directions
-    normalized_std         std of L2-normalised embeddings (healthy ≈ 1/√d); mean_cosine: mean pairwise cosine
+                           the raw singular values
+    alpha                  α-ReQ over the surviving directions (alpha_fit), None when that fit is no power law
+                           (rms residual > ALPHA_FIT_RMS decades); alpha_fit_authors: the authors' window
+                           (k = 6 … 100, weights 1/k), for comparison
+    normalized_std         std (biased, ÷ N) of L2-normalised embeddings (healthy ≈ 1/√d); mean_cosine: mean
+                           pairwise cosine
     spread                 total variance / mean ‖z‖² (complete collapse below 1e-3)
     """
 
@@ -57,12 +77,13 @@ class Diagnosis:
     numerical_rank_floor: float
     effective_rank: float
     rankme: float
-    alpha: float | None
+    alpha_fit: PowerLawFit | None
+    alpha_fit_authors: PowerLawFit | None
     normalized_std: float
     mean_cosine: float | None
     spread: float
     total_variance: float
-    cliff_decades: float | None
+    knee: Knee | None
     surviving_variance_share: float
     verdict: str
     phase: str
@@ -70,11 +91,22 @@ class Diagnosis:
     storage: str
     compute: str
     eigenvalues: np.ndarray = field(repr=False)
+    duplicate_rows: int = 0
     lidar: float | None = None
 
     @property
     def collapse_rank(self) -> int:
         return self.rank
+
+    @property
+    def knee_decades(self) -> float | None:
+        return None if self.knee is None else self.knee.decades
+
+    @property
+    def alpha(self) -> float | None:
+        """α-ReQ over the surviving directions, when that fit is a power law (else None)."""
+        fit = self.alpha_fit
+        return fit.alpha if fit is not None and fit.power_law else None
 
     @property
     def compute_dtype(self) -> str:
@@ -90,11 +122,15 @@ class Diagnosis:
         out: dict[str, Any] = {
             "n": self.n, "dim": self.dim, "rank": self.rank, "collapse_rank": self.rank,
             "rank_rtol": self.rank_rtol, "rank_rule": RULE, "max_rank": self.max_rank,
+            "duplicate_rows": self.duplicate_rows,
             "numerical_rank": self.numerical_rank, "numerical_rank_floor": self.numerical_rank_floor,
             "effective_rank": self.effective_rank, "rankme": self.rankme, "alpha": self.alpha,
+            "alpha_fit": None if self.alpha_fit is None else self.alpha_fit.to_dict(),
+            "alpha_fit_authors": None if self.alpha_fit_authors is None else self.alpha_fit_authors.to_dict(),
             "normalized_std": self.normalized_std, "normalized_std_healthy": 1.0 / math.sqrt(self.dim),
             "mean_cosine": self.mean_cosine, "spread": self.spread, "total_variance": self.total_variance,
-            "cliff_decades": self.cliff_decades, "surviving_variance_share": self.surviving_variance_share,
+            "knee_decades": self.knee_decades, "knee": None if self.knee is None else self.knee.to_dict(),
+            "surviving_variance_share": self.surviving_variance_share,
             "verdict": self.verdict, "phase": self.phase, "reason": self.reason, "storage": self.storage,
             "compute": self.compute, "compute_dtype": self.compute_dtype,
         }
@@ -120,8 +156,40 @@ def _complete_reason(sp: Spectrum, spread: float, cosine: float | None, nstd: fl
             f"(healthy ≈ 1/√d = {d ** -0.5:.3g})")
 
 
-def verdict(sp: Spectrum, cut: CollapseCut) -> tuple[str, str, str]:
-    """(verdict, phase, reason) of a spectrum cut by the collapse rule (module docstring)."""
+def _measurable_caveat(sp: Spectrum) -> str:
+    m = sp.measurable
+    if sp.duplicate_rows:
+        return (f" ({sp.duplicate_rows} of {sp.n} rows repeat earlier rows — e.g. a padded distributed sampler: "
+                f"{sp.distinct_rows} distinct rows show at most {m} directions)")
+    return "" if m == sp.dim else f" (only N − 1 = {m} are measurable with N = {sp.n} samples; use N > d)"
+
+
+def _knee_words(knee: Knee, lam: np.ndarray, k: int) -> str:
+    s, e = knee.start, knee.end
+    where = " to the noise floor" if knee.to_floor else ""
+    if e == s + 1:
+        shape = f"in one step (λ_{s + 1}/λ_{s} = {max(lam[s], 0.0) / lam[s - 1]:.1e}){where}"
+    else:
+        shape = (f"over {e - s} directions ({', '.join(f'{v:.2f}' for v in knee.steps)} decades a step, "
+                 f"{s}→{e}){where}")
+    kept = ("" if k == s else f"; direction {k} lies" if k == s + 1 else f"; directions {s + 1}…{k} lie") + (
+        f" within {KNEE_CUT:g} decade of λ_{s} and still count{'s' if k == s + 1 else ''}" if k > s else "")
+    return f"a knee: the spectrum drops {knee.decades:.1f} decades after direction {s} {shape}{kept}"
+
+
+def _alpha_words(fit: PowerLawFit | None) -> str:
+    if fit is None or not math.isfinite(fit.alpha):
+        return ""
+    span = f"k = {fit.k_min}…{fit.k_max}"
+    if fit.power_law:
+        return f"; a power law with α-ReQ {fit.alpha:.2f} ({span}, fit rms {fit.rms_decades:.2f} decade)"
+    return (f"; not a power law (the α-ReQ line over {span} misses by {fit.rms_decades:.2f} decade rms, more than "
+            f"{ALPHA_FIT_RMS:g}): α not reported")
+
+
+def verdict(sp: Spectrum, cut: CollapseCut, fit: PowerLawFit | None = None) -> tuple[str, str, str]:
+    """(verdict, phase, reason) of a spectrum cut by the collapse rule (module docstring); `fit`: the α-ReQ fit
+    of the surviving directions, named in the reason."""
     lam, d, m = sp.eigenvalues, sp.dim, sp.measurable
     spread = sp.total_variance / sp.mean_sq_norm if sp.mean_sq_norm > 0 else 0.0
     nstd = normalized_std_of(sp.unit_variances)
@@ -135,42 +203,50 @@ def verdict(sp: Spectrum, cut: CollapseCut) -> tuple[str, str, str]:
     floor_rel = cut.floor / lam[0]
     numerical = (f"numerical rank {cut.numerical_rank} (λ above {floor_rel:.1e} λ_1: {sp.storage} rounding noise "
                  "× 16)")
-    caveat = "" if m == d else f" (only N − 1 = {m} are measurable with N = {sp.n} samples; use N > d)"
+    caveat = _measurable_caveat(sp)
     if k < m:
-        if cut.cliff_decades is not None:
-            drop = (f"the spectrum drops {cut.cliff_decades:.1f} decades after direction {k} "
-                    f"(λ_{k + 1}/λ_{k} = {max(lam[k], 0.0) / lam[k - 1]:.1e}) to a floor of {m - k} directions")
+        if cut.knee is not None:
+            drop = _knee_words(cut.knee, lam, k)
         else:
-            drop = (f"the spectrum decays into the rounding noise of {sp.storage} values after direction {k} "
-                    f"(λ_{k}/λ_1 = {lam[k - 1] / lam[0]:.1e})")
+            drop = (f"no knee, but the spectrum decays smoothly into the rounding noise of {sp.storage} values after "
+                    f"direction {k} (λ_{k}/λ_1 = {lam[k - 1] / lam[0]:.1e}): this count is set by the stored "
+                    "precision — a finer dtype would show more")
         return (f"dimensional collapse ({k} of {d})", "dimensional",
-                f"{drop}; the {k} surviving directions hold {cut.surviving_share:.2%} of the variance; effective "
-                f"rank {erank:.1f}; {numerical}{caveat}")
+                f"{drop}; the top {k} directions hold {cut.surviving_share:.2%} of the variance; effective rank "
+                f"{erank:.1f}; {numerical}{caveat}")
     return ("healthy", "none",
-            f"all {k} measurable directions carry variance with no cliff{caveat} (largest one-step drop "
-            f"{cut.largest_step_decades:.2f} decades, after direction {cut.largest_step_at}; a cliff needs "
-            f"≥ {CLIFF_DECADES:g} and ≥ {SLOPE_RATIO:g}× the local slope); smallest λ_{k}/λ_1 = "
-            f"{lam[k - 1] / lam[0]:.1e}; effective rank {erank:.1f} of {d}; {numerical}")
+            f"all {k} measurable directions carry variance with no knee{caveat} (largest one-step drop "
+            f"{cut.largest_step_decades:.2f} decades, after direction {cut.largest_step_at}; a knee falls ≥ "
+            f"{KNEE_DECADES:g} decades over ≤ {KNEE_WIDTH} directions, ≥ {KNEE_STEEPNESS:g}× steeper in log λ vs "
+            f"log k than on either side){_alpha_words(fit)}; smallest λ_{k}/λ_1 = {lam[k - 1] / lam[0]:.1e}; "
+            f"effective rank {erank:.1f} of {d}; {numerical}")
+
+
+def spectrum_cut(sp: Spectrum) -> CollapseCut:
+    """The collapse rule on a measured spectrum: its noise floor, its measurable directions (distinct rows), the
+    hard edge of near-square samples."""
+    return collapse_cut(sp.eigenvalues, noise_floor=sp.noise_floor, measurable=sp.measurable,
+                        near_square=is_near_square(sp.distinct_rows, sp.dim))
 
 
 def diagnosis_of(sp: Spectrum, views: Any = None) -> Diagnosis:
     """Every metric and the verdict of a measured `Spectrum` (`views` (N', q, d) adds LiDAR)."""
     lam, m = sp.eigenvalues, sp.measurable
-    cut = collapse_cut(lam, noise_floor=sp.noise_floor, measurable=m, near_square=is_near_square(sp.n, sp.dim))
-    word, phase, reason = verdict(sp, cut)
-    complete = phase == "complete"
-    rank = 0 if complete else cut.rank
-    alpha = float("nan") if complete else alpha_req(lam, k_max=rank)
+    cut = spectrum_cut(sp)
+    complete = complete_collapse(sp.total_variance, sp.mean_sq_norm) or cut.rank == 0
+    fit = None if complete else power_law_fit(lam, k_max=cut.rank)
+    word, phase, reason = verdict(sp, cut, fit)
     return Diagnosis(
-        n=sp.n, dim=sp.dim, rank=rank, rank_rtol=1.0 if complete else cut.relative_cut, max_rank=m,
-        numerical_rank=cut.numerical_rank, numerical_rank_floor=cut.floor,
+        n=sp.n, dim=sp.dim, rank=0 if complete else cut.rank, rank_rtol=1.0 if complete else cut.relative_cut,
+        max_rank=m, numerical_rank=cut.numerical_rank, numerical_rank_floor=cut.floor,
         effective_rank=effective_rank(np.sqrt(sp.n * lam[:m])), rankme=rankme(sp.raw_singular_values),
-        alpha=None if math.isnan(alpha) else alpha, normalized_std=normalized_std_of(sp.unit_variances),
+        alpha_fit=fit, alpha_fit_authors=None if complete else power_law_fit(lam[:m], window="authors"),
+        normalized_std=normalized_std_of(sp.unit_variances),
         mean_cosine=mean_cosine_of(sp.unit_variances, sp.n, sp.zero_rows),
         spread=sp.total_variance / sp.mean_sq_norm if sp.mean_sq_norm > 0 else 0.0,
-        total_variance=sp.total_variance, cliff_decades=None if complete else cut.cliff_decades,
+        total_variance=sp.total_variance, knee=None if complete else cut.knee,
         surviving_variance_share=0.0 if complete else cut.surviving_share, verdict=word, phase=phase,
-        reason=reason, storage=sp.storage, compute=sp.compute, eigenvalues=lam,
+        reason=reason, storage=sp.storage, compute=sp.compute, eigenvalues=lam, duplicate_rows=sp.duplicate_rows,
         lidar=None if views is None else lidar_score(views))
 
 
@@ -179,7 +255,8 @@ def diagnose(z: Any, views: Any = None) -> Diagnosis:
 
     One streamed spectrum, accurate to float64 (`spectrum.covariance_spectrum`), then the rank rules of
     `rank.py` and the metrics of `metrics.py`. `views` (N', q, d), if given, adds LiDAR. N ≤ d is answered
-    (only N − 1 directions are measurable). Raises EmbeddingError (a UserError) on a bad shape or NaN/Inf rows.
+    (only N − 1 directions are measurable; repeated rows are counted and show no direction). Raises
+    EmbeddingError (a UserError) on a bad shape or NaN/Inf rows.
 
     >>> rng = np.random.default_rng(0)
     >>> diagnose(rng.standard_normal((1000, 8)) @ np.diag([1, 1, 1, 1, 0, 0, 0, 0])).verdict

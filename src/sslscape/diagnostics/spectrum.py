@@ -18,6 +18,10 @@ covariance Σ = X_cᵀ X_c / N. We never form X_c nor an N × d copy (docs/metri
    zero eigenvalues at ~1e-8 λ_1 and inflate RankMe and the effective rank by several percent (measured: 8.22
    instead of 7.99 for rank 8), which is why it is never used unrefined.
 3. N ≤ d: the N × N kernel X_c X_cᵀ in float64 (exact; memory N d ≤ d²).
+4. Repeated rows (a distributed evaluation with a padded sampler gathers some samples twice or more; a dataset
+   with duplicates) add no direction: N' distinct rows show at most min(N' − 1, d). The pass hashes each row's
+   bytes exactly (a 64-bit multiply-add hash of its words, vectorised: ~2 % of the Gram's time) and counts the
+   distinct hashes; `measurable` is taken from them and `Spectrum.duplicate_rows` says how many repeats it found.
 
 torch tensors on an accelerator stay there (float64 Gram on the device); CPU tensors go through numpy without a
 copy. Memory: the input, one chunk, a few d × d float64 matrices. Tests: tests/diagnostics/test_spectrum.py and
@@ -62,7 +66,8 @@ class Spectrum:
     storage          coarsest precision holding every value exactly ('bfloat16' | 'float16' | 'float32' | 'float64')
     compute          how the Gram was formed: 'float64', 'float32+refined', 'float32', 'kernel-float64'
     noise_floor      absolute λ level of rounding noise (stored values and our own Gram) × NOISE_SAFETY
-    measurable       min(N − 1, d): how many centred directions can carry variance
+    measurable       min(N' − 1, d), N' the distinct rows: how many centred directions can carry variance
+    duplicate_rows   N − N': rows that repeat an earlier row byte for byte (item 4 of the module docstring)
     mean_sq_norm     mean_i ‖x_i‖²;  unit_variances: Var_i(u_ik) per dimension k of u_i = x_i / ‖x_i‖ (u = 0 for a
                      zero row), for the normalised std and the mean pairwise cosine
     """
@@ -78,6 +83,11 @@ class Spectrum:
     mean_sq_norm: float
     unit_variances: np.ndarray = field(repr=False)
     zero_rows: int
+    duplicate_rows: int = 0
+
+    @property
+    def distinct_rows(self) -> int:
+        return self.n - self.duplicate_rows
 
     @property
     def singular_values(self) -> np.ndarray:
@@ -100,7 +110,7 @@ class Spectrum:
 
     def to_dict(self) -> dict[str, Any]:
         return {"n": self.n, "dim": self.dim, "storage": self.storage, "compute": self.compute,
-                "noise_floor": self.noise_floor, "measurable": self.measurable,
+                "noise_floor": self.noise_floor, "measurable": self.measurable, "duplicate_rows": self.duplicate_rows,
                 "eigenvalues": [float(v) for v in self.eigenvalues]}
 
     def to_json(self) -> str:
@@ -209,6 +219,19 @@ class _Backend:
             return self.torch.as_tensor(v, dtype=like.dtype, device=like.device)
         return v.astype(like.dtype)
 
+    def row_hashes(self, raw: Any) -> np.ndarray:
+        """A 64-bit hash of each row's bytes: Σ_w word_w · M_w (mod 2⁶⁴) with fixed odd multipliers M (equal rows,
+        equal hashes; distinct rows collide with probability ~2⁻⁶⁴)."""
+        if self.torch is not None:
+            t = self.torch
+            r = raw.contiguous()
+            words = r.view({1: t.uint8, 2: t.int16, 4: t.int32, 8: t.int64}[r.element_size()]).to(t.int64)
+            mult = t.as_tensor(_multipliers(words.shape[1]).view(np.int64), device=r.device)
+            return (words * mult).sum(1).cpu().numpy().view(np.uint64)
+        r = np.ascontiguousarray(raw)
+        words = r.view(np.dtype(f"u{r.dtype.itemsize}")).reshape(r.shape[0], -1)
+        return np.einsum("ij,j->i", words, _multipliers(words.shape[1]), dtype=np.uint64)
+
     def all_finite(self, x: Any) -> bool:  # noqa: D102
         return bool((self.torch or np).isfinite(x).all())
 
@@ -228,6 +251,11 @@ class _Backend:
             return not np.any(x32.view(np.uint32) & np.uint32(0xFFFF))
         with np.errstate(over="ignore", invalid="ignore"):
             return bool(np.array_equal(x.astype(np.dtype(fmt)).astype(x.dtype), x))
+
+
+def _multipliers(width: int) -> np.ndarray:
+    """Fixed odd 64-bit multipliers of the row hash (a seeded generator: the same hash in every run)."""
+    return np.random.default_rng(0x5EED).integers(1, 2**63, width, dtype=np.uint64) | np.uint64(1)
 
 
 def _candidates(native: str) -> list[str]:
@@ -255,6 +283,7 @@ class _Stream:
     row_sq_max: float = 0.0
     zero_rows: int = 0
     bad: int = 0
+    hashes: list[np.ndarray] = field(default_factory=list)
 
 
 class _Overflow(Exception):
@@ -299,6 +328,7 @@ def _stream(b: _Backend, n: int, d: int, compute: str, chunk_rows: int, what: st
         if len(exact) > 1:  # drop candidates once one value needs more bits (usually after the first chunk)
             held = raw if b.native != "integer" else np.asarray(raw, dtype=np.float64)
             exact = [f for f in exact[:-1] if b.exact_in(held, f)] + exact[-1:]
+        acc.hashes.append(b.row_hashes(raw))
         row64 = b.to64(row_sq)
         acc.sq_norm_sum += float(row64.sum())
         acc.row_sq_max = max(acc.row_sq_max, float(row64.max()))
@@ -461,9 +491,11 @@ def covariance_spectrum(z: Any, *, chunk_rows: int = CHUNK_ROWS, what: str = "em
     unit_var = np.clip(acc.unit_sq_sum / n - mu_u**2, 0.0, None)
     for arr in (lam, raw, unit_var):
         arr.setflags(write=False)
+    distinct = int(np.unique(np.concatenate(acc.hashes)).size)
     return Spectrum(eigenvalues=lam, raw_eigenvalues=raw, n=n, dim=d, storage=storage, compute=label,
-                    noise_floor=NOISE_SAFETY * max(store_noise, comp_noise), measurable=min(n - 1, d),
-                    mean_sq_norm=acc.sq_norm_sum / n, unit_variances=unit_var, zero_rows=acc.zero_rows)
+                    noise_floor=NOISE_SAFETY * max(store_noise, comp_noise), measurable=max(min(distinct - 1, d), 0),
+                    mean_sq_norm=acc.sq_norm_sum / n, unit_variances=unit_var, zero_rows=acc.zero_rows,
+                    duplicate_rows=n - distinct)
 
 
 def eigvalsh_many(matrices: list[np.ndarray]) -> list[np.ndarray]:

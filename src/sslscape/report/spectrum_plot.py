@@ -1,5 +1,6 @@
 """Spectrum figure of a diagnosis: λ_k/λ_1 against k on log–log axes, the collapse cut, the rounding-noise floor,
-the α-ReQ fit over the directions it was fitted on, and optionally the theory's predicted spectrum."""
+the knee, the α-ReQ fit over the directions it was fitted on (only when it is a power law: docs/metrics.md), and
+optionally the theory's predicted spectrum."""
 
 from __future__ import annotations
 
@@ -33,11 +34,15 @@ def plot_spectrum(diagnosis: Diagnosis, path: str | Path, theory: TheoryComparis
                    label=f"rounding noise of {diagnosis.storage} values")
     if diagnosis.rank > 0:
         ax.axvline(diagnosis.rank, color="C3", lw=1, label=f"collapse rank {diagnosis.rank} of {diagnosis.dim}")
-    if diagnosis.alpha is not None and diagnosis.rank >= 3:
-        kk = k[: diagnosis.rank]  # the fit is drawn only over the directions it was fitted on
-        c = np.exp(np.mean(np.log(shown[: diagnosis.rank]) + diagnosis.alpha * np.log(kk)))
-        ax.plot(kk, c * kk ** (-diagnosis.alpha), color="C2", lw=0.8,
-                label=rf"$\alpha$-ReQ fit, $\alpha$ = {diagnosis.alpha:.2f}")
+    if diagnosis.knee is not None:
+        ax.axvspan(diagnosis.knee.start, diagnosis.knee.end, color="C3", alpha=0.08,
+                   label=f"knee: {diagnosis.knee.decades:.1f} decades over directions {diagnosis.knee.start}→"
+                         f"{diagnosis.knee.end}")
+    fit = diagnosis.alpha_fit
+    if fit is not None and fit.power_law:  # drawn only where it was fitted, and only where it is a power law
+        kk = np.arange(fit.k_min, fit.k_max + 1, dtype=np.float64)
+        ax.plot(kk, 10.0 ** fit.intercept * kk ** (-fit.alpha) / top, color="C2", lw=0.8,
+                label=rf"$\alpha$-ReQ fit, $\alpha$ = {fit.alpha:.2f} (rms {fit.rms_decades:.2f} decade)")
     if positive.any():  # a complete collapse has nothing to put on a log axis
         F.log_axis(ax, "x")
         F.log_axis(ax, "y")
