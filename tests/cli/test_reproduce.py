@@ -1,12 +1,11 @@
-"""CLI contract of `reproduce` and `estimate`: bad input exits 2 with one line; reproduce cites the paper, results
-accumulate in one folder, cached reruns say so and --force recomputes; estimate writes a spec."""
+"""CLI contract of `reproduce`: bad input exits 2 with one line; reproduce cites the paper, results accumulate in one
+folder, cached reruns say so and --force recomputes (`estimate`: tests/cli/test_estimate.py)."""
 
 from __future__ import annotations
 
 import json
 import re
 
-import numpy as np
 import pytest
 
 from sslscape.cli import main
@@ -71,20 +70,3 @@ def test_reproduce_accumulates_marks_cached_and_forces(tmp_path, capsys):
     code, _, err = _run(["reproduce", "weight_decay_collapse", *base, "--force"], capsys)
     assert code == 0 and "weight_decay_collapse: 2/2 agree in" in err and "cached" not in err
     assert json.loads((out / "summary.json").read_text())["experiments"]["weight_decay_collapse"]["cached"] is False
-
-
-def test_estimate_bad_pipeline(capsys):
-    code, _, err = _run(["estimate", "digits", "--augment", "rotate:3"], capsys)
-    assert code == 2 and "unknown augmentation step" in err
-
-
-def test_estimate_cli_writes_spec_and_predicts(tmp_path, capsys):
-    out = tmp_path / "spec.json"
-    code, stdout, _ = _run(["estimate", "digits", "--augment", "noise:0.1", "--samples", "300", "--json",
-                            "--out", str(out)], capsys)
-    assert code == 0
-    res = json.loads(stdout)
-    spec = json.loads(out.read_text())
-    s = np.asarray(spec["augmentation"]["noise_cov"])
-    np.testing.assert_allclose(np.diag(s), 0.01, atol=1e-9)  # noise: S = σ² I exactly, A = C
-    assert res["method"] == "exact" and {"rank", "phase"} <= set(res["prediction"])

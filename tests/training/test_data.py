@@ -115,3 +115,39 @@ def test_image_folder(tmp_path):
     src = build_source(DataConfig(source="folder", path=str(tmp_path), image_size=8), _moments(), CPU, 0)
     assert src.shape == (1, 8, 8) and src.x.dtype == torch.uint8
     assert src.x.shape[0] + src.test_x.shape[0] == 6
+
+
+def test_rgb_folder_and_nhwc_file_sources(tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    imgs = rng.integers(0, 255, (8, 6, 7, 3)).astype(np.uint8)  # NHWC
+    (tmp_path / "folder").mkdir()
+    for i, img in enumerate(imgs):
+        Image.fromarray(img).save(tmp_path / "folder" / f"{i}.png")
+    src = build_source(DataConfig(source="folder", path=str(tmp_path / "folder"), image_size=5), _moments(), CPU, 0)
+    assert src.shape == (3, 5, 5) and src.is_image  # colour kept, resized
+    np.save(tmp_path / "nhwc.npy", imgs)
+    src = build_source(DataConfig(source="file", path=str(tmp_path / "nhwc.npy")), _moments(), CPU, 0)
+    assert src.shape == (3, 6, 7)
+    nchw = imgs.transpose(0, 3, 1, 2)
+    assert all(any(np.array_equal(a, b) for b in nchw) for a in src.x.numpy())  # the channel axis moved, no mixing
+    np.save(tmp_path / "ambiguous.npy", np.zeros((8, 3, 5, 3), np.float32))
+    with pytest.raises(DataError, match="give --layout"):
+        build_source(DataConfig(source="file", path=str(tmp_path / "ambiguous.npy")), _moments(), CPU, 0)
+
+
+def test_training_uses_the_pipeline_of_data_image(tmp_path):
+    """A linear encoder on RGB images with the SimCLR preset: the views come from sslscape.augment (the same ops
+    `estimate` computes the moments of)."""
+    from sslscape.training import parse_config, train
+
+    np.save(tmp_path / "x.npy", np.random.default_rng(0).random((64, 3, 6, 6)).astype(np.float32))
+    cfg = parse_config({"spec": {"objective": "spectral", "weight_decay": 0.01, "embed_dim": 4},
+                        "model": {"kind": "linear"}, "device": "cpu",
+                        "data": {"source": "file", "path": str(tmp_path / "x.npy"), "augment": "image",
+                                 "image": {"pipeline": "simclr"}, "eval_size": 16},
+                        "schedule": {"steps": 3, "batch_size": 16, "log_every": 3, "checkpoint_every": 10},
+                        "eval": {"knn": False}})
+    res = train(cfg, None)
+    assert res.model.effective_weight().shape == (4, 108)

@@ -1,4 +1,5 @@
-"""Learning happens on real images: SimCLR (InfoNCE, cosine, τ = 0.5) with an MLP on scikit-learn digits."""
+"""Learning happens on real images: SimCLR-style training (CLIP-form InfoNCE, cosine, τ = 0.5) with an MLP on
+scikit-learn digits."""
 
 import json
 

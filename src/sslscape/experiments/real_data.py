@@ -158,7 +158,6 @@ def figure(points: list[dict], ctx: Context, path: Path) -> Path:
     log_ticks(ax)
     ax.set_xlabel(r"weight decay $\gamma$ (log scale)")
     rank_axis(ax, EMBED)
-    ax.set_yticks(range(0, EMBED + 1, 2))
     ax.set_title(f"{ctx.data['dataset']}, linear encoder (d = {EMBED})", fontsize=9)
     legend_below(ax, any_disagree(lin), ncol=1)
     if mlp:

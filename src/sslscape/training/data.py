@@ -25,6 +25,7 @@ from ..datasets import (  # noqa: F401  (re-exported: the training API)
     FASHION_MNIST_INSTALL,
     FASHION_MNIST_ROOT,
     DataError,
+    image_array,
     load_digits_arrays,
     load_fashion_mnist,
     load_image_folder,
@@ -152,14 +153,16 @@ def load_array(path: Path, what: str = "data") -> np.ndarray:
 
 
 def check_examples(x: np.ndarray, name: str) -> np.ndarray:
-    """(n, D), (n, H, W) or (n, C, H, W) with finite values; (n, H, W) becomes (n, 1, H, W)."""
+    """(n, D) vectors, or images (n, H, W), (n, H, W, C), (n, C, H, W) — read as `sslscape estimate` reads them
+    (`sslscape.datasets.image_array`: the channel axis inferred, else a one-line DataError) — with finite values;
+    images become (n, C, H, W). A 2-D array stays vectors (training's noise augmentation needs them)."""
     if x.ndim not in (2, 3, 4) or x.shape[0] < 2:
-        raise DataError(f"data file {name!r} has shape {x.shape}; expected (n, D) vectors, (n, H, W) or "
+        raise DataError(f"data file {name!r} has shape {x.shape}; expected (n, D) vectors, (n, H, W), (n, H, W, C) or "
                         "(n, C, H, W) images with n ≥ 2")
     if x.dtype.kind == "f" and not np.all(np.isfinite(x)):
         bad = int((~np.isfinite(x.reshape(len(x), -1))).any(axis=1).sum())
         raise DataError(f"data file {name!r} has {bad} examples with NaN/Inf; clean or drop them first")
-    return x[:, None] if x.ndim == 3 else x
+    return x if x.ndim == 2 else np.ascontiguousarray(image_array(x, name)[0])
 
 
 def build_source(data: DataConfig, moments: Moments | None, device: torch.device,
