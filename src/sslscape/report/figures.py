@@ -161,6 +161,15 @@ def log_axis(ax: Any, axis: str = "x") -> None:
     target.set_minor_formatter(NullFormatter())
 
 
+def integer_ticks(max_ticks: int = 12) -> Any:
+    """A tick locator for an integer axis (direction k, rank): every integer while at most `max_ticks` are in view,
+    else every 2nd, 4th, 5th, 10th … (at most `max_ticks`), so 32 directions never print "9101112…". Use as
+    `axis.set_major_locator(integer_ticks())` or `fig.colorbar(…, ticks=integer_ticks())`."""
+    from matplotlib.ticker import MaxNLocator
+
+    return MaxNLocator(nbins=max_ticks, integer=True, steps=[1, 2, 4, 5, 10], min_n_ticks=1)
+
+
 def theory_line(ax: Any, x: Any, y: Any, i: int, label: str | None, step: bool = False, **kw: Any) -> None:
     """Theory as a line; `step=True` for a rank (a step function, drawn as steps between the sampled x)."""
     color = COLORS[i % len(COLORS)]
