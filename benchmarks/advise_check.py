@@ -67,8 +67,9 @@ def cases() -> list[tuple[str, dict, str, int]]:
 
 def run_case(name: str, raw: dict, knob: str, keep: int, seeds: int, steps: int) -> dict:
     from sslscape.compare import compare_training
+    from sslscape.knobs import KNOBS
     from sslscape.spec import parse_spec
-    from sslscape.theory.advise import _at, _midpoint, advise
+    from sslscape.theory.advise import _midpoint, advise
 
     t0 = time.perf_counter()
     spec = parse_spec(raw)
@@ -86,12 +87,12 @@ def run_case(name: str, raw: dict, knob: str, keep: int, seeds: int, steps: int)
         value = cur if cur is not None and cur >= lo and cur > 0 else max(2 * lo, lo + 1)
     else:
         value = _midpoint(lo, hi, knob)
-    advised = _at(spec, knob, value)
+    advised = KNOBS[knob].at(spec, value)
     res = compare_training(advised, seeds=seeds, steps=steps, order="auto")
     # compare's rule: depth ≥ 2 is scored on the predicted [global minimum, metastable] range
-    row.update(value=value, predicted=res.theory_rank, predicted_max=res.predicted_rank_max,
+    row.update(value=value, predicted=res.alive, predicted_max=res.predicted_range[1],
                trained=list(res.trained_ranks), exact=all(r == keep for r in res.trained_ranks),
-               agree=bool(res.agree and res.theory_rank == keep), wall_s=time.perf_counter() - t0)
+               agree=bool(res.agree and res.alive == keep), wall_s=time.perf_counter() - t0)
     return row
 
 

@@ -311,16 +311,24 @@ class Row:
 
 
 def _time_default(spec: Spec, repeats: int = 7) -> tuple[Prediction, float, float, float]:
-    """The default order's prediction and its time: median warm wall and CPU ms, and the first call's ms."""
-    t0 = time.perf_counter()
-    pred = predict(spec)
-    first = time.perf_counter() - t0
-    walls, cpus = [], []
-    for _ in range(repeats if first < 1.0 else 1):  # a numerical solve of seconds: one warm call is enough
-        t, c = time.perf_counter(), time.process_time()
-        predict(spec)
-        walls.append(time.perf_counter() - t)
-        cpus.append(time.process_time() - c)
+    """The default order's prediction and its time: median warm wall and CPU ms, and the first call's ms — with one
+    BLAS thread (threadpoolctl, scikit-learn's dependency) and one torch thread, as the README states: two OpenBLAS
+    threads on this 2-core machine while other jobs run made the same NT-Xent solves 3–4× slower in wall and CPU
+    time (15–28 ms → 52–128 ms CPU, 2026-12-08)."""
+    from threadpoolctl import threadpool_limits
+
+    from sslscape.threads import torch_threads
+
+    with threadpool_limits(limits=1), torch_threads(1):
+        t0 = time.perf_counter()
+        pred = predict(spec)
+        first = time.perf_counter() - t0
+        walls, cpus = [], []
+        for _ in range(repeats if first < 1.0 else 1):  # a numerical solve of seconds: one warm call is enough
+            t, c = time.perf_counter(), time.process_time()
+            predict(spec)
+            walls.append(time.perf_counter() - t)
+            cpus.append(time.process_time() - c)
     return pred, 1e3 * float(np.median(walls)), 1e3 * float(np.median(cpus)), 1e3 * first
 
 
@@ -329,7 +337,8 @@ def run_setting(setting: Setting, steps: int = 4000) -> Row:
     t0 = time.time()
     spec = Spec.model_validate(setting.spec)
     default, default_ms, default_cpu_ms, first_ms = _time_default(spec)
-    cut = agreement(default.spectrum, 0).predicted_rank
+    cut = default.rank  # the predicted spectrum cut by the collapse rule (`Prediction.rank`)
+    lo, hi = default.rank_range
     predictive = spec.objective in ("simsiam", "byol")
     quartic = default if predictive else predict(spec, "quartic")  # SimSiam/BYOL: 'quartic' is the exact solver
     te = time.perf_counter()
@@ -339,16 +348,16 @@ def run_setting(setting: Setting, steps: int = 4000) -> Row:
     if predictive:
         trained, trained_ev, status = train_predictive(spec, "adam", spec.seed)
         sgd, _, sgd_status = train_predictive(spec, "sgd", spec.seed)
-        ok = agreement(default.spectrum, trained if trained is not None else 1,
-                       predicted_rank_max=default.rank_max).agree
+        ok = agreement(default.spectrum, trained if trained is not None else 1, predicted_rank_min=lo,
+                       predicted_rank_max=hi).agree
     else:
         trained, trained_ev = train_rank(spec, steps=steps, seed=spec.seed)
-        ok = agreement(default.spectrum, trained, predicted_rank_max=default.rank_max).agree
+        ok = agreement(default.spectrum, trained, predicted_rank_min=lo, predicted_rank_max=hi).agree
     return Row(setting.name, setting.label, setting.group, spec.objective, setting.spec, default.order,
-               default.method, default.rank, cut, default_ms, default_cpu_ms, first_ms,
-               quartic.order if not predictive else "—", quartic.rank if not predictive else -1, exact.rank,
+               default.method, default.alive, cut, default_ms, default_cpu_ms, first_ms,
+               quartic.order if not predictive else "—", quartic.alive if not predictive else -1, exact.rank,
                exact.method, exact_s, trained, sgd, sgd_status, default.positive_weight, exact.positive_weight, ok,
-               list(trained_ev), list(default.spectrum), list(default.notes), time.time() - t0, default.rank_max)
+               list(trained_ev), list(default.spectrum), list(default.notes), time.time() - t0, hi)
 
 
 def rescore(row: Row) -> Row:
@@ -356,12 +365,13 @@ def rescore(row: Row) -> Row:
     spec = Spec.model_validate(row.spec)
     default, default_ms, default_cpu_ms, first_ms = _time_default(spec)
     trained = row.trained_rank if row.trained_rank is not None else 1  # a diverged SimSiam/BYOL run escaped
-    ok = agreement(default.spectrum, trained, predicted_rank_max=default.rank_max).agree
-    return replace(row, default_order=default.order, default_method=default.method, default_rank=default.rank,
-                   default_cut=agreement(default.spectrum, 0).predicted_rank, default_ms=default_ms,
+    lo, hi = default.rank_range
+    ok = agreement(default.spectrum, trained, predicted_rank_min=lo, predicted_rank_max=hi).agree
+    return replace(row, default_order=default.order, default_method=default.method, default_rank=default.alive,
+                   default_cut=default.rank, default_ms=default_ms,
                    default_cpu_ms=default_cpu_ms, default_first_ms=first_ms, agree=ok,
                    default_spectrum=list(default.spectrum), notes=list(default.notes),
-                   default_rank_max=default.rank_max, positive_weight=default.positive_weight)
+                   default_rank_max=hi, positive_weight=default.positive_weight)
 
 
 # ---- report -----------------------------------------------------------------------------------------------------
@@ -463,8 +473,8 @@ def predictive_table(rows: list[Row]) -> str:
             th = predict(Spec.model_validate(r.spec)).thresholds
         except Exception:  # noqa: BLE001 — a report never fails on one row
             th = None
-        if th is not None and th.weight_decay:
-            crit = f" (γ*₁ = {th.weight_decay[0]:.3g})"
+        if th is not None and th.critical_weight_decay:
+            crit = f" (γ*₁ = {th.critical_weight_decay[0]:.3g})"
         shown = str(r.default_cut) if r.default_cut == r.default_rank else f"{r.default_cut} [{r.default_rank}]"
         if r.default_rank_max > r.default_cut:
             shown += f", range {r.default_cut}–{r.default_rank_max}"

@@ -35,28 +35,21 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from sslscape.cli.projector import augment_of
 from sslscape.diagnostics.rank import agreement
 from sslscape.io import atomic_write_json, atomic_write_text
 from sslscape.moments import feature_moments
-from sslscape.projector import (
-    augment_of,
-    build_backbone,
-    fit_linear_projector,
-    load_backbone,
-    predict_projector,
-    projector_diagnosis,
-    projector_rank,
-)
+from sslscape.projector import fit_linear_projector, predict_projector, projector_diagnosis, projector_rank
+from sslscape.training.models import build_backbone, load_backbone
 
 TAU, BATCH, EMBED = 0.5, 256, 32
 OBJECTIVES = {"spectral": {}, "infonce": {"temperature": TAU, "batch_size": BATCH}}
 
 
 def images(n_train: int, n_eval: int) -> tuple[torch.Tensor, torch.Tensor]:
-    from sslscape.moments import load_images
+    from sslscape.datasets import load_images
 
-    x, side, _ = load_images("fashion-mnist", n_train + n_eval, seed=0)
-    t = torch.as_tensor(x, dtype=torch.float32).reshape(-1, 1, side, side)
+    t = torch.as_tensor(load_images("fashion-mnist", samples=n_train + n_eval, seed=0).float32())
     return t[:n_train], t[n_train:]
 
 
@@ -131,7 +124,7 @@ def frozen(out: Path, args: argparse.Namespace, x_train: torch.Tensor, x_eval: t
               f"{', '.join(f'{v:.3g}' for v in fm.eigenvalues[:5])}", flush=True)
         for objective, fields in OBJECTIVES.items():
             probe = predict_projector(fm, objective, 0.0, embed_dim=EMBED, **fields)
-            gammas = grid(probe.critical_weight_decays, probe.resolved, args.points)
+            gammas = grid(probe.critical_weight_decay, probe.resolved, args.points)
             preds = predict_projector(fm, objective, gammas, embed_dim=EMBED, **fields)
             for gamma, pred in zip(gammas, preds, strict=True):
                 t0 = time.perf_counter()
@@ -140,17 +133,17 @@ def frozen(out: Path, args: argparse.Namespace, x_train: torch.Tensor, x_eval: t
                                          temperature=fields.get("temperature", 1.0), init_scale=0.1, seed=0)
                 diag = projector_diagnosis(w, h_eval, mu)
                 trained = projector_rank(w, h_eval, mu)
-                rule = agreement(pred.spectrum, trained, predicted_rank_max=pred.rank_max)
-                in_band = (pred.rank_learned is not None and pred.rank_learned <= trained <= pred.rank)
+                rule = agreement(pred.spectrum, trained, predicted_rank_min=pred.rank_range[0],
+                                 predicted_rank_max=pred.rank_range[1])
                 row = {"backbone": label, "objective": objective, "weight_decay": gamma,
-                       "predicted_rank": pred.rank, "theory_rank": pred.theory_rank, "rank_learned": pred.rank_learned,
-                       "trained_rank": trained, "agree": rule.agree, "agree_band": rule.agree or in_band,
-                       "gap": gap(gamma, pred.critical_weight_decays), "uncertain": pred.uncertain,
+                       "predicted_rank": pred.rank, "alive": pred.alive, "solver": pred.solver,
+                       "trained_rank": trained, "agree": rule.agree, "agree_band": rule.agree,
+                       "gap": gap(gamma, pred.critical_weight_decay), "uncertain": pred.uncertain,
                        "resolved": pred.resolved, "effective_rank": diag.effective_rank,
-                       "critical": list(pred.critical_weight_decays[:40]), "fit_s": time.perf_counter() - t0}
+                       "critical": list(pred.critical_weight_decay[:40]), "fit_s": time.perf_counter() - t0}
                 rows.append(row)
-                print(f"  {objective:8s} γ={gamma:.3g}: predicted {pred.rank} (theory {pred.theory_rank}"
-                      f"{'' if pred.rank_learned is None else f', learned-point {pred.rank_learned}'}) trained "
+                print(f"  {objective:8s} γ={gamma:.3g}: predicted {pred.rank} (theory {pred.alive}, {pred.solver}) "
+                      f"trained "
                       f"{trained} {'✓' if rule.agree else '✗'}  gap {row['gap']:.0%}  ({row['fit_s']:.0f}s)",
                       flush=True)
     return rows
@@ -177,14 +170,15 @@ def joint(args: argparse.Namespace, x_train: torch.Tensor, x_eval: torch.Tensor)
                 pred = predict_projector(fm, objective, gamma, embed_dim=EMBED, **fields)
                 mu = torch.as_tensor(fm.mean, dtype=torch.float32)
                 trained = projector_rank(w.detach(), clean_features(net, x_eval), mu)
-                rule = agreement(pred.spectrum, trained, predicted_rank_max=pred.rank_max)
+                rule = agreement(pred.spectrum, trained, predicted_rank_min=pred.rank_range[0],
+                                 predicted_rank_max=pred.rank_range[1])
                 rows.append({"objective": objective, "weight_decay": gamma, "step": step, "predicted_rank": pred.rank,
-                             "rank_learned": pred.rank_learned, "trained_rank": trained, "agree": rule.agree,
-                             "resolved": pred.resolved, "top_critical": pred.critical_weight_decays[:3],
-                             "gap": gap(gamma, pred.critical_weight_decays)})
+                             "solver": pred.solver, "trained_rank": trained, "agree": rule.agree,
+                             "resolved": pred.resolved, "top_critical": pred.critical_weight_decay[:3],
+                             "gap": gap(gamma, pred.critical_weight_decay)})
                 print(f"  joint {objective} γ={gamma:g} step {step}: predicted {pred.rank} trained {trained} "
                       f"{'✓' if rule.agree else '✗'} (γ*_1..3 = "
-                      f"{', '.join(f'{v:.3g}' for v in pred.critical_weight_decays[:3])})", flush=True)
+                      f"{', '.join(f'{v:.3g}' for v in pred.critical_weight_decay[:3])})", flush=True)
                 net.train()
             if step == args.joint_steps:
                 break
@@ -201,13 +195,13 @@ def joint(args: argparse.Namespace, x_train: torch.Tensor, x_eval: torch.Tensor)
 
 
 def table(rows: list[dict]) -> str:
-    lines = ["| backbone | objective | γ | predicted rank (theory count) | learned-point rank | trained rank | "
+    lines = ["| backbone | objective | γ | predicted rank (theory count) | solver | trained rank | "
              "γ to nearest γ* | agree |", "|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        lp = "—" if r["rank_learned"] is None else str(r["rank_learned"])
+        lp = r["solver"]
         flag = "yes" if r["agree"] else ("in band" if r["agree_band"] else "**no**")
         lines.append(f"| {r['backbone']} | {r['objective']} | {r['weight_decay']:.3g} | {r['predicted_rank']} "
-                     f"({r['theory_rank']}){' ⚠' if r['uncertain'] else ''} | {lp} | {r['trained_rank']} | "
+                     f"({r['alive']}){' ⚠' if r['uncertain'] else ''} | {lp} | {r['trained_rank']} | "
                      f"{r['gap']:.0%} | {flag} |")
     return "\n".join(lines)
 

@@ -156,11 +156,32 @@ def _rescore(row: dict) -> dict:
 
     spec = parse_spec(row["spec"])
     pred, timing = _default_time(spec)
-    rules = [agreement(pred.spectrum, r, predicted_rank_max=pred.rank_max) for r in row["trained_ranks"]]
-    return {**row, **timing, "predicted_rank": rules[0].predicted_rank,
-            "predicted_rank_max": rules[0].predicted_rank_max, "theory_rank": pred.rank, "order": pred.order,
-            "predicted_spectrum": list(pred.spectrum), "agree": all(r.agree for r in rules),
-            "rescored": time.strftime("%Y-%m-%d %H:%M")}
+    lo, hi = pred.rank_range
+    rules = [agreement(pred.spectrum, r, predicted_rank_min=lo, predicted_rank_max=hi) for r in row["trained_ranks"]]
+    return {**row, **timing, "predicted_rank": pred.rank, "predicted_range": [lo, hi], "alive": pred.alive,
+            "order": pred.order, "solver": pred.solver, "predicted_spectrum": list(pred.spectrum),
+            "agree": all(r.agree for r in rules), "rescored": time.strftime("%Y-%m-%d %H:%M")}
+
+
+def _rows_from_table(path: Path, steps: int) -> dict[str, dict]:
+    """Finished rows rebuilt from a stored sweep table (benchmarks/results/sweep.md): each spec's trained ranks and
+    steps, for `--rescore` without the run's sweep.jsonl (training depends on the spec and seed only)."""
+    raw = dict(specs())
+    rows = {}
+    for line in path.read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 7 or cells[0] not in raw:
+            continue
+        own = cells[0].startswith(("fb-", "pd "))
+        base = OWN_RECIPE if own else steps
+        ranks, used = [], []
+        for part in cells[4].split(", "):
+            value, _, more = part.partition(" (")
+            ranks.append(int(value))
+            used.append(int(more.split(" ")[0].replace(",", "")) if more else base)
+        rows[cells[0]] = {"name": cells[0], "spec": raw[cells[0]], "trained_ranks": ranks, "trained_steps": used,
+                          "steps": base, "wall_s": 0.0}
+    return rows
 
 
 def main() -> None:
@@ -175,6 +196,9 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("out/sweep_compare"))
     ap.add_argument("--fresh", action="store_true", help="ignore finished rows in sweep.jsonl")
     ap.add_argument("--report", action="store_true", help="only rewrite the table from sweep.jsonl")
+    ap.add_argument("--from-table", type=Path, default=None, metavar="SWEEP_MD",
+                    help="with --rescore: take the trained ranks from a stored table (benchmarks/results/sweep.md) "
+                         "instead of sweep.jsonl")
     ap.add_argument("--rescore", default=None, metavar="SUBSTRING",
                     help="re-predict the finished rows whose name contains SUBSTRING ('' = all) with this version's "
                          "theory and re-apply the agreement rule to their trained ranks (no retraining: a run "
@@ -187,6 +211,8 @@ def main() -> None:
     done = {}
     if jsonl.exists():
         done = {r["name"]: r for r in map(json.loads, filter(str.strip, jsonl.read_text().splitlines()))}
+    if args.from_table is not None:
+        done = _rows_from_table(args.from_table, args.steps)
     names = [n for n, _ in specs() if args.only in n]
     jobs = [(n, r, args.seeds, args.steps, args.batch) for n, r in specs() if args.only in n and n not in done]
     t0 = time.perf_counter()
@@ -197,7 +223,8 @@ def main() -> None:
         done[row["name"]] = row
         with jsonl.open("a") as fh:
             fh.write(json.dumps(row) + "\n")
-        status = row.get("error") or (f"{row['default_order']} {row['predicted_rank']}–{row['predicted_rank_max']} "
+        lo, hi = row.get("predicted_range") or (row.get("predicted_rank"), row.get("predicted_rank"))
+        status = row.get("error") or (f"{row.get('solver', row['default_order'])} {row['predicted_rank']} ({lo}–{hi}) "
                                       f"trained {row['trained_ranks']} {'ok' if row['agree'] else 'MISS'} "
                                       f"({row['default_ms']:.1f} ms, {row['wall_s']:.0f} s)")
         print(f"[{len(done):2d}/{len(names)}] {row['name']:<34} {status}", flush=True)
@@ -219,20 +246,20 @@ def main() -> None:
     rows = [done[n] for n in names if n in done]
     ok = [r for r in rows if "error" not in r]
     agree = sum(r["agree"] for r in ok)
-    lines = ["| spec | objective | default order | predicted rank | trained ranks | agree | default order ms |",
+    lines = ["| spec | objective | solver (default order) | predicted rank | trained ranks | agree | default ms |",
              "|---|---|---|---|---|---|---|"]
     for r in rows:
         if "error" in r:
             lines.append(f"| {r['name']} | {r['spec']['objective']} | — | error | {r['error']} | no | — |")
         else:
-            band = (f"{r['predicted_rank']}" if r["predicted_rank_max"] == r["predicted_rank"]
-                    else f"{r['predicted_rank']}–{r['predicted_rank_max']} (range)")
-            if r["theory_rank"] != r["predicted_rank"]:
-                band += f" [{r['theory_rank']}]"
+            lo, hi = r["predicted_range"]
+            band = f"{r['predicted_rank']}" + ("" if lo == hi else f" ({lo}–{hi})")
+            if r["alive"] != r["predicted_rank"]:
+                band += f" [{r['alive']}]"
             steps = r.get("trained_steps") or [r["steps"]] * len(r["trained_ranks"])
             trained = ", ".join(f"{k}" if n <= r["steps"] else f"{k} ({n:,} steps)"
                                 for k, n in zip(r["trained_ranks"], steps, strict=True))
-            lines.append(f"| {r['name']} | {r['spec']['objective']} | {r['default_order']} | {band} | "
+            lines.append(f"| {r['name']} | {r['spec']['objective']} | {r.get('solver', r['default_order'])} | {band} | "
                          f"{trained} | {'yes' if r['agree'] else '**no**'} | {r['default_ms']:.1f} |")
     ms = [r["default_ms"] for r in ok]
     extended = sum(n > r["steps"] for r in ok for n in r.get("trained_steps", ()))

@@ -11,7 +11,8 @@ import torch
 
 from sslscape.augment import PipelineAugment, parse_pipeline
 from sslscape.moments import feature_moments, load_images
-from sslscape.projector import build_backbone, predict_projector
+from sslscape.projector import predict_projector
+from sslscape.training.models import build_backbone
 
 x, side, _ = load_images("digits")  # (1797, 64) in [0, 1]
 images = torch.as_tensor(x, dtype=torch.float32).reshape(-1, 1, side, side)

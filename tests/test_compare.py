@@ -10,21 +10,25 @@ import pytest
 
 from sslscape.compare import compare_config, compare_embeddings, compare_training, still_moving, write_compare
 from sslscape.diagnostics.diagnosis import diagnose
+from sslscape.diagnostics.rank import predicted_range
 from sslscape.errors import UserError
 from sslscape.moments import moments_of
 from sslscape.spec import load_spec, parse_spec
-from sslscape.theory.predict import Prediction, Thresholds
+from sslscape.theory.prediction import Prediction, Thresholds, phase_of
 
 COV8 = [4.0, 3.0, 2.0, 1.5, 1.0, 0.5, 0.25, 0.1]
 
 
-def prediction(spectrum: tuple[float, ...], rank: int | None = None, rank_max: int | None = None,
+def prediction(spectrum: tuple[float, ...], alive: int | None = None, alive_max: int | None = None,
                order: str = "quartic") -> Prediction:
-    rank = int(sum(v > 0 for v in spectrum)) if rank is None else rank
-    return Prediction(rank=rank, phase="dimensional" if 0 < rank < len(spectrum) else ("complete" if rank == 0
-                      else "none"), spectrum=spectrum, thresholds=Thresholds(), order=order, method="test",
-                      closed_form=True, max_rank=len(spectrum), loss=0.0, embed_dim=len(spectrum),
-                      rank_max=rank if rank_max is None else rank_max)
+    """A hand-made Prediction: the theory's count `alive` (default: the non-zero entries), the rank range by the
+    collapse rule (`predicted_range`), as `sslscape.theory.prediction.make_prediction` builds it."""
+    alive = int(sum(v > 0 for v in spectrum)) if alive is None else alive
+    top = alive if alive_max is None else alive_max
+    lo, hi = predicted_range(spectrum, top) if top else (0, 0)
+    return Prediction(rank=lo, rank_range=(lo, hi), alive=alive, alive_max=top, capacity=len(spectrum),
+                      phase=phase_of(lo, len(spectrum)), spectrum=spectrum, thresholds=Thresholds(), order=order,
+                      solver="test", method="test", loss=0.0, embed_dim=len(spectrum))
 
 
 def test_agree_and_shape_distance_ignore_overall_scale(make_embeddings):
@@ -48,7 +52,7 @@ def test_tiny_predicted_survivors_are_cut_like_the_measured_ones(make_embeddings
     lam = np.array([4.0, 2.0, 1.0, 0.0, 0.0])
     d = diagnose(make_embeddings(np.sqrt(1000 * lam), n=1000))
     c = compare_embeddings(d, prediction((4.0, 2.0, 1.0, 1e-5, 0.0)))
-    assert c.theory_rank == 4 and c.predicted_rank == 3 and c.agree
+    assert c.alive == 4 and c.predicted_rank == 3 and c.agree
 
 
 def test_dimension_mismatch_is_a_user_error():

@@ -13,15 +13,11 @@ import typer
 from typer.testing import CliRunner
 
 from sslscape.augment import NoiseAugment, PipelineAugment, parse_pipeline
+from sslscape.datasets import load_images
 from sslscape.errors import UserError
-from sslscape.moments import FeatureMoments, augmentation_moments, feature_moments, load_images
-from sslscape.projector import (
-    fit_linear_projector,
-    load_backbone,
-    predict_projector,
-    projector_rank,
-    projector_spec,
-)
+from sslscape.moments import FeatureMoments, augmentation_moments, feature_moments
+from sslscape.projector import fit_linear_projector, predict_projector, projector_rank, projector_spec
+from sslscape.training.models import load_backbone
 
 
 def flat(v: torch.Tensor) -> torch.Tensor:
@@ -29,10 +25,10 @@ def flat(v: torch.Tensor) -> torch.Tensor:
 
 
 def test_identity_features_under_flip_match_the_exact_pixel_moments():
-    x, side, _ = load_images("digits", 600)
+    images = load_images("digits", samples=600)
     p = parse_pipeline("flip")
-    exact = augmentation_moments(x, side, p)
-    imgs = torch.as_tensor(x, dtype=torch.float64).reshape(-1, 1, side, side)
+    exact = augmentation_moments(images, p)
+    imgs = torch.as_tensor(images.x, dtype=torch.float64)
     fm = feature_moments(flat, imgs, PipelineAugment(p), pairs=8, batch_size=300, seed=3)
     assert isinstance(fm, FeatureMoments) and fm.method == "monte_carlo" and fm.n_images == 600 and fm.pairs == 8
     assert fm.noise_floor > 0 and 0 < fm.below_floor < fm.dim
@@ -137,9 +133,9 @@ def test_predicted_rank_counts_the_critical_values_of_the_feature_covariance(obj
     fm, _, _ = gaussian_moments(C8, 0.5)
     gammas = [factor * np.sqrt(C8[k] * C8[k + 1]) for k in range(5)]  # between c_{k+1} and c_{k+2}: rank k + 1
     preds = predict_projector(fm, objective, gammas, embed_dim=8, **fields)
-    assert [p.theory_rank for p in preds] == [1, 2, 3, 4, 5]
-    np.testing.assert_allclose(preds[0].critical_weight_decays[:5], factor * C8[:5], rtol=0.05)
-    assert all(p.closed_form and not p.uncertain for p in preds)
+    assert [p.alive for p in preds] == [1, 2, 3, 4, 5]
+    np.testing.assert_allclose(preds[0].critical_weight_decay[:5], factor * C8[:5], rtol=0.05)
+    assert all(p.cost != "numerical" and not p.uncertain for p in preds)
     one = predict_projector(fm, objective, gammas[2], embed_dim=8, **fields)
     assert one.rank == preds[2].rank and json.loads(one.to_json())["objective"] == objective
 
@@ -236,14 +232,16 @@ def test_cli_projector_json_and_table(digits_checkpoint, tmp_path):
 
 def test_cli_projector_bad_input_is_a_user_error():
     runner = CliRunner()
-    res = runner.invoke(cli(), ["projector", "digits", "--objective", "vicreg"])
-    assert isinstance(res.exception, UserError) and "closed forms" in str(res.exception)
+    res = runner.invoke(cli(), ["projector", "digits", "--objective", "vicregg"])
+    assert isinstance(res.exception, UserError) and "unknown objective 'vicregg'" in str(res.exception)
+    res = runner.invoke(cli(), ["projector", "digits", "--order", "sextic"])
+    assert res.exit_code == 2 and "sextic" in res.output
     res = runner.invoke(cli(), ["projector", "cifar"])
-    assert isinstance(res.exception, UserError) and "named image dataset" in str(res.exception)
+    assert isinstance(res.exception, UserError) and "neither 'digits'" in str(res.exception)
 
 
 def test_build_backbone_kinds_and_seeded_init():
-    from sslscape.projector import build_backbone
+    from sslscape.training.models import build_backbone
 
     a, b = build_backbone("mlp", (1, 8, 8), (16,), seed=3), build_backbone("mlp", (1, 8, 8), (16,), seed=3)
     assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters(), strict=True))

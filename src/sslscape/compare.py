@@ -30,13 +30,12 @@ import numpy as np
 from .diagnostics.diagnosis import Diagnosis
 from .diagnostics.rank import RULE, agreement
 from .errors import UserError
+from .recipe import BATCH, LR, STEPS
 from .result import Result
 from .spec import PREDICTIVE, Spec
-from .theory.predict import Prediction
+from .theory.prediction import Prediction
 
-COMPARE_STEPS = 3000
-COMPARE_LR = 1e-2
-COMPARE_BATCH = 1024
+COMPARE_STEPS, COMPARE_LR, COMPARE_BATCH = STEPS, LR, BATCH  # the trainer's recipe (sslscape.recipe)
 CONVERGE_DOUBLINGS = 2  # a seed still moving is retrained with 2× and then 4× the steps
 MOVING = 1.25  # a boundary direction whose share of the top variance changed by more than this factor: moving
 MOVING_FLOOR = 1e-6  # dropped directions below this share of the top are rounding/noise, not candidates
@@ -49,18 +48,19 @@ def _shape(spectrum: Any) -> np.ndarray:
     return lam / top if top > 0 else np.zeros_like(lam)  # a completely collapsed spectrum has no shape
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TheoryComparison(Result):
     """A measured diagnosis beside the theory: ranks by the agreement rule, spectra by shape (λ_k / λ_1)."""
 
     measured_rank: int
-    predicted_rank: int
-    predicted_rank_max: int
-    theory_rank: int  # directions alive in the theory (its own count, before the collapse rule)
+    predicted_rank: int                 # `Prediction.rank`: the point answer, by the collapse rule
+    predicted_range: tuple[int, int]    # `Prediction.rank_range`: agreement means the measured rank lies in it
+    alive: int  # directions alive in the theory (its own count, before the collapse rule)
     agree: bool
     measured_phase: str
     predicted_phase: str
     order: str
+    solver: str
     measured_spectrum: tuple[float, ...]
     predicted_spectrum: tuple[float, ...]
     spectrum_distance: float  # max_k |λ̂_k/λ̂_1 − λ_k/λ_1| ∈ [0, 1] (0 = same shape)
@@ -74,25 +74,28 @@ def compare_embeddings(diagnosis: Diagnosis, prediction: Prediction) -> TheoryCo
         raise UserError(f"the spec predicts {predicted.size}-dimensional embeddings but the file has d = "
                         f"{diagnosis.dim}; set embed_dim = {diagnosis.dim} in the spec")
     measured = _shape(diagnosis.eigenvalues)
-    rule = agreement(prediction.spectrum, diagnosis.rank, predicted_rank_max=prediction.rank_max)
+    rule = agreement(prediction.spectrum, diagnosis.rank, predicted_rank_max=prediction.alive_max,
+                     predicted_rank_min=prediction.alive_min)
     return TheoryComparison(
-        measured_rank=diagnosis.rank, predicted_rank=rule.predicted_rank, predicted_rank_max=rule.predicted_rank_max,
-        theory_rank=prediction.rank, agree=rule.agree, measured_phase=diagnosis.phase,
-        predicted_phase=prediction.phase, order=prediction.order,
+        measured_rank=diagnosis.rank, predicted_rank=prediction.rank, predicted_range=prediction.rank_range,
+        alive=prediction.alive, agree=rule.agree, measured_phase=diagnosis.phase,
+        predicted_phase=prediction.phase, order=prediction.order, solver=prediction.solver,
         measured_spectrum=tuple(float(v) for v in measured), predicted_spectrum=tuple(float(v) for v in predicted),
         spectrum_distance=float(np.max(np.abs(measured - predicted))) if measured.size else 0.0)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CompareResult(Result):
-    """`compare_training`'s answer: the prediction, every seed's trained spectrum and rank, and the agreement."""
+    """`compare_training`'s answer: the prediction (its rank range by the collapse rule, the theory's own count
+    `alive`, the solver and order that answered), every seed's trained spectrum and rank, and the agreement."""
 
     predicted_rank: int
-    predicted_rank_max: int
-    theory_rank: int
+    predicted_range: tuple[int, int]
+    alive: int
     predicted_spectrum: tuple[float, ...]
     phase: str
     order: str
+    solver: str
     trained_ranks: tuple[int, ...]
     trained_spectra: tuple[tuple[float, ...], ...]
     seeds: tuple[int, ...]
@@ -181,11 +184,13 @@ def compare_training(spec: Spec, *, seeds: int = 3, steps: int | None = None, or
             settled.append(not moving)
             if progress is not None:
                 progress(i + 1, seeds)
-    rules = [agreement(pred.spectrum, r, predicted_rank_max=pred.rank_max) for r in ranks]
+    rules = [agreement(pred.spectrum, r, predicted_rank_max=pred.alive_max, predicted_rank_min=pred.alive_min)
+             for r in ranks]
     return CompareResult(
-        predicted_rank=rules[0].predicted_rank, predicted_rank_max=rules[0].predicted_rank_max,
-        theory_rank=pred.rank, predicted_spectrum=tuple(float(v) for v in pred.spectrum), phase=pred.phase,
-        order=pred.order, trained_ranks=tuple(ranks), trained_spectra=tuple(tuple(s) for s in spectra),
+        predicted_rank=pred.rank, predicted_range=pred.rank_range,
+        alive=pred.alive, predicted_spectrum=tuple(float(v) for v in pred.spectrum), phase=pred.phase,
+        order=pred.order, solver=pred.solver, trained_ranks=tuple(ranks),
+        trained_spectra=tuple(tuple(s) for s in spectra),
         seeds=tuple(spec.seed + s for s in range(seeds)), agree=all(r.agree for r in rules),
         steps=steps or COMPARE_STEPS, batch_size=cfg.batch_size(spec), wall_s=time.perf_counter() - t0,
         trained_steps=tuple(used), settled=tuple(settled))

@@ -22,15 +22,32 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .errors import UserError, format_validation_error
+from .errors import FieldError, UserError, format_validation_error
 from .io import read_mapping_file
+from .objectives.registry import NAMES, PREDICTIVE
+from .objectives.registry import OBJECTIVES as REGISTRY
 
-Objective = Literal["infonce", "spectral", "barlow", "vicreg", "simsiam", "byol"]
+Objective = Literal[NAMES]  # type: ignore[valid-type]  # the objectives registry's names (objectives/registry.py)
 Similarity = Literal["dot", "cosine", "euclidean"]
 Protocol = Literal["augmented_negatives", "clean_negatives"]
 Normalization = Literal["none", "l2", "batch"]
-OBJECTIVES: tuple[str, ...] = ("infonce", "spectral", "barlow", "vicreg", "simsiam", "byol")
-PREDICTIVE: tuple[str, ...] = ("simsiam", "byol")
+OBJECTIVES: tuple[str, ...] = NAMES
+
+
+def softmax_candidates(objective: str, batch_size: int) -> int:
+    """How many candidates each anchor's softmax runs over in a batch of `batch_size` pairs: N for CLIP-form InfoNCE
+    (`infonce`: the other view's N embeddings), 2N − 1 for NT-Xent (`ntxent`: every embedding but itself). With
+    embeddings gathered over W ranks pass N·W. A loss stuck with all logits equal sits at log of this count.
+
+    >>> softmax_candidates("infonce", 256), softmax_candidates("ntxent", 256)
+    (256, 511)
+    """
+    if objective == "ntxent":
+        return 2 * batch_size - 1
+    if objective == "infonce":
+        return batch_size
+    raise ValueError(f"softmax_candidates applies to infonce and ntxent, not {objective!r}")
+
 
 Vector = list[float]
 Matrix = list[list[float]]
@@ -40,6 +57,10 @@ DOCS = "docs/spec.md"
 
 class SpecError(UserError, ValueError):
     """A spec (or a file it points to) is wrong; the message names the field and the fix."""
+
+
+DEFAULT_SPEC = Path(__file__).parent / "specs" / "default.json"  # package data; examples/default.json is its copy
+LARGEST = 1e6  # every scalar knob lies in [0, 1e6] (temperature in [1e-6, 1e6]): finite maths, docs/spec.md
 
 
 class _Strict(BaseModel):
@@ -74,25 +95,30 @@ def covariance_matrix(value: Vector | Matrix, field: str) -> np.ndarray:
 
 
 class DataSpec(_Strict):
-    """Data statistics: `cov` (vector = diagonal, or matrix) with optional `mean`, or `samples` (a file)."""
+    """Data statistics: `cov` (vector = diagonal, or matrix) with optional `mean`, or `samples` (a file), or
+    `moments` (a moments file of `sslscape estimate`: C = A, μ = μ_v and the augmentation's S = B − A)."""
 
     cov: Vector | Matrix | None = None
     mean: Vector | None = None
     samples: Path | None = Field(default=None, description=".npy / .npz / .pt / .csv file of shape (n, D)")
+    moments: Path | None = Field(default=None, description="moments file (.npz) written by `sslscape estimate`")
 
     @model_validator(mode="after")
     def _one_source(self) -> DataSpec:
-        if (self.cov is None) == (self.samples is None):
-            raise ValueError("give exactly one of 'cov' (vector or matrix) or 'samples' (a .npy/.npz/.pt file)")
+        if sum(v is not None for v in (self.cov, self.samples, self.moments)) != 1:
+            raise ValueError("give exactly one of 'cov' (vector or matrix), 'samples' (a .npy/.npz/.pt file) or "
+                             "'moments' (a moments file of `sslscape estimate`)")
         if self.samples is not None and self.mean is not None:
             raise ValueError("'mean' is estimated from 'samples'; remove 'mean' or give 'cov' instead")
+        if self.moments is not None and self.mean is not None:
+            raise ValueError("'mean' comes from the moments file; remove 'mean' or give 'cov' instead")
         if self.cov is not None:
             dim = covariance_matrix(self.cov, "data.cov").shape[0]
             if self.mean is not None and len(self.mean) != dim:
-                raise ValueError(f"data.mean has length {len(self.mean)} but data.cov is {dim}×{dim}; give {dim} "
-                                 "numbers")
+                raise FieldError("mean", f"data.mean has length {len(self.mean)} but data.cov is {dim}×{dim}; "
+                                 f"give {dim} numbers")
             if self.mean is not None and not np.all(np.isfinite(self.mean)):
-                raise ValueError("data.mean contains NaN or Inf; give finite numbers")
+                raise FieldError("mean", "data.mean contains NaN or Inf; give finite numbers")
         return self
 
     @property
@@ -105,7 +131,7 @@ class AugmentationSpec(_Strict):
     """Additive-noise augmentation x' = x + ε, ε ~ N(0, noise_scale · noise_cov)."""
 
     noise_cov: Vector | Matrix | None = None
-    noise_scale: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] = 1.0
+    noise_scale: Annotated[float, Field(ge=0.0, le=LARGEST, allow_inf_nan=False, strict=True)] = 1.0
 
     @field_validator("noise_cov")
     @classmethod
@@ -116,9 +142,9 @@ class AugmentationSpec(_Strict):
 
 
 class VICRegWeights(_Strict):
-    invariance: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] = 25.0
-    variance: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] = 25.0
-    covariance: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] = 1.0
+    invariance: Annotated[float, Field(ge=0.0, le=LARGEST, allow_inf_nan=False, strict=True)] = 25.0
+    variance: Annotated[float, Field(ge=0.0, le=LARGEST, allow_inf_nan=False, strict=True)] = 25.0
+    covariance: Annotated[float, Field(ge=0.0, le=LARGEST, allow_inf_nan=False, strict=True)] = 1.0
 
 
 class Spec(_Strict):
@@ -130,15 +156,17 @@ class Spec(_Strict):
     symmetric: bool = False
     data: DataSpec
     augmentation: AugmentationSpec = AugmentationSpec()
-    weight_decay: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] = 0.0
-    temperature: Annotated[float, Field(gt=0.0, allow_inf_nan=False)] = 1.0
+    weight_decay: Annotated[float, Field(ge=0.0, le=LARGEST, allow_inf_nan=False, strict=True)] = 0.0
+    temperature: Annotated[float, Field(ge=1 / LARGEST, le=LARGEST, allow_inf_nan=False, strict=True)] = 1.0
     embed_dim: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
     depth: Annotated[int, Field(ge=1, le=16)] = 1
+    # None: recipe.INIT_SCALE
+    init_scale: Annotated[float, Field(gt=0.0, le=LARGEST, allow_inf_nan=False, strict=True)] | None = None
     bias: bool = False
     normalization: Normalization = "none"
-    barlow_lambda: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] = 0.005
+    barlow_lambda: Annotated[float, Field(ge=0.0, le=LARGEST, allow_inf_nan=False, strict=True)] = 0.005
     vicreg: VICRegWeights = VICRegWeights()
-    ema_decay: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.99
+    ema_decay: Annotated[float, Field(ge=0.0, lt=1.0, strict=True)] = 0.99
     batch_size: Annotated[int, Field(ge=2, le=10_000_000)] | None = None
     seed: int = 0
 
@@ -149,20 +177,49 @@ class Spec(_Strict):
             raise ValueError(f"unknown objective {v!r}; use one of {', '.join(OBJECTIVES)}")
         return v
 
+    @model_validator(mode="before")
+    @classmethod
+    def _ntxent_default_similarity(cls, raw: object) -> object:
+        """NT-Xent is SimCLR's loss: its similarity defaults to cosine (every other objective's to dot)."""
+        if isinstance(raw, dict) and raw.get("objective") == "ntxent" and "similarity" not in raw:
+            return {**raw, "similarity": "cosine"}
+        return raw
+
     @model_validator(mode="after")
     def _consistent(self) -> Spec:
-        if self.similarity != "dot" and self.objective not in ("infonce", "simsiam", "byol"):
-            raise ValueError(f"'similarity' applies to infonce, simsiam and byol only; {self.objective} is defined "
-                             "with dot products — remove 'similarity' or use normalization 'l2' for normalised "
-                             "embeddings")
+        if self.objective == "ntxent":
+            self._ntxent_fields()
+        if self.similarity != "dot" and REGISTRY[self.objective].similarities == ("dot",):
+            with_sim = ", ".join(n for n, o in REGISTRY.items() if len(o.similarities) > 1)
+            raise FieldError("similarity", f"'similarity' applies to {with_sim} only; {self.objective} is "
+                                           "defined with dot products — remove 'similarity' or use normalization "
+                                           "'l2' for normalised embeddings")
         if self.symmetric and self.objective != "infonce":
-            raise ValueError(f"'symmetric' applies to infonce only; {self.objective} has no direction to average — "
-                             "remove it")
+            raise FieldError("symmetric", f"'symmetric' applies to infonce only; {self.objective} has no direction "
+                                          "to average — remove it")
         dim, noise = self.data.dim, self.augmentation.noise_cov
+        if self.data.moments is not None and noise is not None:
+            raise FieldError("augmentation.noise_cov", "augmentation.noise_cov comes from data.moments (S = B − A "
+                             "of the moments file); remove it (augmentation.noise_scale still scales S)")
         if dim is not None and noise is not None and len(noise) != dim:
-            raise ValueError(f"augmentation.noise_cov is {len(noise)}-dimensional but data.cov is {dim}-dimensional; "
-                             f"give {dim} entries (vector) or a {dim}×{dim} matrix")
+            raise FieldError("augmentation.noise_cov", f"augmentation.noise_cov is {len(noise)}-dimensional but "
+                             f"data.cov is {dim}-dimensional; give {dim} entries (vector) or a {dim}×{dim} matrix, "
+                             "or fix data.cov")
         return self
+
+    def _ntxent_fields(self) -> None:
+        """NT-Xent (SimCLR, Eq. 1): both views are anchors and negatives, normalised by the cosine similarity."""
+        if self.protocol != "augmented_negatives":
+            raise FieldError("protocol", "'protocol' clean_negatives does not exist for ntxent (its negatives are the "
+                                         "batch's other augmented views) — remove it, or use objective infonce")
+        if self.similarity == "euclidean":
+            raise FieldError("similarity", "'similarity' euclidean is not NT-Xent; use cosine (SimCLR's) or dot")
+        if self.symmetric:
+            raise FieldError("symmetric", "'symmetric' does not apply to ntxent: every embedding of both views is "
+                                          "already an anchor — remove it")
+        if self.normalization != "none":
+            raise FieldError("normalization", f"'normalization' {self.normalization!r} does not apply to ntxent: it "
+                                              "normalises through similarity 'cosine' — remove it")
 
     def theory_gaps(self) -> list[str]:
         """Fields the theory cannot model for this spec, one phrase each naming the field and the fix; [] when it
@@ -185,10 +242,6 @@ class Spec(_Strict):
                 gaps.append(f"normalization {self.normalization!r} with {obj}: the theory normalises only through "
                             "the loss — set normalization 'none' (and similarity 'cosine' for a normalised loss)")
         return gaps
-
-    @property
-    def is_contrastive(self) -> bool:
-        return self.objective in ("infonce", "spectral")
 
     def loss_kwargs(self) -> dict[str, Any]:
         """The hyper-parameters of the objective's exact loss (`sslscape.objectives.view_loss`), by name."""
@@ -221,11 +274,13 @@ def parse_spec(raw: object) -> Spec:
 
 
 def resolve_paths(spec: Spec, base_dir: Path) -> Spec:
-    """The spec with a relative `data.samples` path made absolute against `base_dir` (done once, at load)."""
-    samples = spec.data.samples
-    if samples is None or samples.is_absolute():
-        return spec
-    return spec.with_updates(**{"data.samples": str((base_dir / samples).resolve())})
+    """The spec with a relative `data.samples` or `data.moments` path made absolute against `base_dir` (done once,
+    at load)."""
+    for key in ("samples", "moments"):
+        path = getattr(spec.data, key)
+        if path is not None and not path.is_absolute():
+            spec = spec.with_updates(**{f"data.{key}": str((base_dir / path).resolve())})
+    return spec
 
 
 def load_spec(path: str | Path) -> Spec:
@@ -235,3 +290,24 @@ def load_spec(path: str | Path) -> Spec:
     except UserError as err:
         raise SpecError(str(err)) from err
     return resolve_paths(parse_spec(raw), Path(path).parent)
+
+
+SpecLike = Spec | dict | str | Path  # what the public entry points take (`as_spec`)
+
+
+def as_spec(spec: SpecLike) -> Spec:
+    """The one coercion at the public entry points (`predict`, `landscape`, `phase_diagram`, `advise`,
+    `moments_of`): a Spec as it is, a mapping through `parse_spec`, a JSON/YAML file path through `load_spec`;
+    anything else is a one-line SpecError.
+
+    >>> as_spec({"objective": "spectral", "data": {"cov": [4, 1]}}).objective
+    'spectral'
+    """
+    if isinstance(spec, Spec):
+        return spec
+    if isinstance(spec, dict):
+        return parse_spec(spec)
+    if isinstance(spec, str | Path):
+        return load_spec(spec)
+    raise SpecError(f"a spec is a Spec, a mapping of field: value or a JSON/YAML file path, not a "
+                    f"{type(spec).__name__}; see {DOCS}")

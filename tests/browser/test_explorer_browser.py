@@ -57,11 +57,10 @@ def out_dir(screenshots: bool = True) -> Path:
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    """The default spec's page (advise precomputed for the weight-decay knob only, to keep the suite short: the
-    other knobs' answers add ~20 kB and ~20 s)."""
+    """The default spec's page, as `sslscape explore` writes it (every loss the static page can hold: ~8 s)."""
     spec = load_spec(SPEC)
     start = time.perf_counter()
-    data = E.explorer_data(spec, advise_knobs=("weight_decay",))
+    data = E.explorer_data(spec)
     build_s = time.perf_counter() - start
     path = tmp_path_factory.mktemp("explorer") / "explorer.html"
     path.write_text(E.render_page(data), encoding="utf-8")
@@ -131,7 +130,7 @@ def stop_value(built, slider: str, index: int):
 def test_loads_without_console_errors_and_shows_the_spec(page, built):
     assert page.errors == []
     pred = predict(built["spec"])
-    assert page.text("#rank") == str(pred.rank) and page.text("#max-rank") == str(pred.max_rank)
+    assert page.text("#rank") == str(pred.rank) and page.text("#max-rank") == str(pred.capacity)
     assert pred.phase in page.text("#phase")  # "dimensional collapse"
     assert page.page.locator("#phase-plot .main-svg").count() > 0  # plotly drew the phase diagram
     assert page.page.locator("#spectrum-plot .main-svg").count() > 0
@@ -148,7 +147,7 @@ def test_weight_decay_slider_shows_the_rank_predict_returns(page, built):
         assert pred.phase in page.text("#phase")
         # the variance column: the spectrum decoded in the page (16-bit log codes, delta-packed) is predict's
         shown = [float(t) for t in page.page.locator("#critical tbody tr td:nth-child(2)").all_inner_texts()]
-        assert len(shown) == pred.max_rank
+        assert len(shown) == pred.capacity
         np.testing.assert_allclose(shown, pred.spectrum[: len(shown)], rtol=6e-3, atol=0, err_msg=f"γ = {gamma}")
         seen.add(pred.rank)
     assert len(seen) >= 4
@@ -165,17 +164,39 @@ def test_other_sliders_and_choices_match_predict(page, built):
                                 timeout=60_000)
     spec = parse_spec(json.loads(page.text("#spec-json")))
     assert spec.objective == "spectral" and spec.similarity == "dot" and spec.embed_dim == 3
-    pred = predict(spec)
-    assert page.text("#rank") == str(pred.rank) and page.text("#max-rank") == str(pred.max_rank)
-    page.page.select_option("#choice-objective", "vicreg")
-    assert "--serve" in page.text("#choice-status") and page.text("#rank") == "?"
+    pred = predict(spec)  # a closed form: every setting precomputed (the count the theory keeps)
+    assert page.text("#rank") == str(pred.alive) and page.text("#max-rank") == str(pred.capacity)
+    page.page.select_option("#choice-objective", "vicreg")  # answered along each slider: three moved here
+    assert "--serve" in page.text("#choice-status") and page.text("#rank") == "·"
+    assert page.errors == []
+
+
+def test_a_loss_precomputed_at_fewer_stops_moves_over_them(page, built):
+    """Another loss than the spec's own is precomputed at some stops of each slider: a key press moves to the next
+    of them, and the rank shown there is predict's."""
+    page.page.select_option("#choice-similarity", "cosine")  # cosine InfoNCE: the reduced learned-point solver
+    key = "infonce|cosine|clean_negatives|none"
+    page.page.wait_for_function("document.getElementById('spec-json').textContent.indexOf('\"cosine\"') >= 0")
+    line = built["data"].lines[key]["weight_decay"]
+    held = [i for i, q in enumerate(line) if q is not None]
+    assert len(held) < len(line) and "stops precomputed for this loss" in page.text("#why-weight_decay")
+    el = page.page.locator("#slider-weight_decay")
+    el.focus()
+    page.page.keyboard.press("Home")
+    for index in held[1:4]:  # each ArrowRight lands on the next precomputed stop
+        n = page.page.evaluate("window.sslscapeTiming.updates.length")
+        page.page.keyboard.press("ArrowRight")
+        page.page.wait_for_function(f"window.sslscapeTiming.updates.length > {n}")
+        assert int(el.input_value()) == index
+        spec = parse_spec(json.loads(page.text("#spec-json")))
+        assert spec.similarity == "cosine" and spec.weight_decay == stop_value(built, "weight_decay", index)
+        assert page.text("#rank") == str(predict(spec).rank), f"γ = {spec.weight_decay}"
     assert page.errors == []
 
 
 def test_copied_spec_parses_and_predicts_what_the_page_shows(page, built, browser):
     browser.grant_permissions(["clipboard-read", "clipboard-write"])
-    page.move("weight_decay", 5)
-    page.move("batch_size", 1)
+    page.move("batch_size", 1)  # one slider: the default loss is precomputed along each slider
     page.page.click("#copy-spec")
     page.page.wait_for_function("window.sslscapeCopied !== undefined")
     copied = page.page.evaluate("window.sslscapeCopied")
@@ -185,7 +206,7 @@ def test_copied_spec_parses_and_predicts_what_the_page_shows(page, built, browse
     except sync_api.Error:
         pass
     spec = parse_spec(json.loads(copied))
-    assert spec.weight_decay == stop_value(built, "weight_decay", 5)
+    assert spec.weight_decay == built["spec"].weight_decay
     assert spec.batch_size == stop_value(built, "batch_size", 1)
     assert page.text("#rank") == str(predict(spec).rank)
     assert "copied" in page.text("#copy-status") or "select" in page.text("#copy-status")

@@ -21,7 +21,7 @@ def test_advise_from_a_moments_file(run, tmp_path: Path) -> None:  # noqa: F811
         pytest.approx(2.0)
     spec = _write(tmp_path, {"objective": "spectral", "data": {"cov": [9.0] * 4}, "weight_decay": 1.5})
     res = run("advise", spec, "--moments", moments, "--keep", "2", "--json")
-    assert res.returncode == 0 and json.loads(res.stdout)["current_rank"] == 2
+    assert res.returncode == 0 and json.loads(res.stdout)["current_alive"] == 2
 
 
 @pytest.mark.parametrize("args, needle", [

@@ -51,9 +51,14 @@ def test_phase_writes_png_and_json(run, tmp_path: Path) -> None:
               str(tmp_path))
     assert res.returncode == 0, res.stderr
     data = json.loads((tmp_path / "phase.json").read_text())
-    assert len(data["rank"]) == 12 and len(data["rank"][0]) == 16
+    assert len(data["alive"]) == 12 and len(data["alive"][0]) == 16
     assert (tmp_path / "phase.png").stat().st_size > 10_000
-    assert json.loads(res.stdout)["order"] == "quartic" and data["order"] == "quartic"
+    from sslscape.spec import load_spec
+    from sslscape.theory import plan
+
+    own = plan(load_spec(DEFAULT))  # the cells are the default order's answers, as `predict`'s
+    assert json.loads(res.stdout)["solver"] == data["solver"] and own.solver in data["solver"].split("+")
+    assert own.order in data["order"].split("+")
     assert {0, 1, 2} <= {c for row in data["phase"] for c in row}  # the default shows all three phases
 
 
@@ -120,7 +125,8 @@ def test_phase_without_closed_form_refuses_a_huge_grid(run, tmp_path: Path) -> N
     spec = _write(tmp_path, {"objective": "infonce", "similarity": "cosine", "data": {"cov": [2.0, 1.0]},
                              "weight_decay": 0.1, "symmetric": True})  # outside §14: an exact solve per cell
     res = run("phase", spec, "--x", "weight_decay:0:1:64", "--y", "noise_scale:0:4:64", "--out", str(tmp_path))
-    assert res.returncode == 2 and "at most 36 cells" in res.stderr and len(res.stderr.strip().splitlines()) == 1
+    assert res.returncode == 2 and "exact_lbfgs (numerical): use at most" in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
 
 
 SMALL_FINITE_BATCH = {"objective": "infonce", "data": {"cov": [4.0, 4.0, 4.0, 0.12]},
@@ -132,7 +138,7 @@ def test_default_order_is_named_in_the_table_and_the_json(run, tmp_path: Path, m
     path = _write(tmp_path, SMALL_FINITE_BATCH)
     res = run("predict", path)
     assert res.returncode == 0, res.stderr
-    assert "order learned_point" in res.stdout and "learned_point order" in res.stdout
+    assert "solver learned_point_dot (order learned_point)" in res.stdout and "learned_point order" in res.stdout
     assert "p̄" in res.stdout
     out = json.loads(run("predict", path, "--json").stdout)
     assert out["order"] == "learned_point" and out["thresholds"]["order"] == "learned_point" and out["rank"] == 3
@@ -146,7 +152,8 @@ def test_exact_output_labels_its_thresholds_and_keeps_no_quartic_note(run, tmp_p
     assert res.returncode == 0, res.stderr
     assert "order exact" in res.stdout and "learned_point order, not this answer's" in res.stdout
     assert "left to order" not in res.stdout and "quartic" not in res.stdout
-    assert res.stderr.strip().startswith("order exact (the numerical referee): solving numerically, about")
+    assert res.stderr.strip().startswith("solving numerically (solver exact_lbfgs: the exact sample loss")
+    assert "about" in res.stderr and len(res.stderr.strip().splitlines()) == 1
 
 
 def test_no_closed_form_says_so_up_front_and_max_seconds_marks_the_answer(run, tmp_path: Path, monkeypatch) -> None:
@@ -156,8 +163,8 @@ def test_no_closed_form_says_so_up_front_and_max_seconds_marks_the_answer(run, t
     res = run("predict", _write(tmp_path, spec), "--json", "--max-seconds", "0.001")
     assert res.returncode == 0, res.stderr
     line = res.stderr.strip().splitlines()
-    assert len(line) == 1 and line[0].startswith("no closed form for cosine similarity with symmetric InfoNCE: "
-                                                 "solving numerically, about")
+    assert len(line) == 1 and line[0].startswith("no faster solver applies (learned_point_cosine: symmetric InfoNCE")
+    assert "solving numerically (solver exact_lbfgs" in line[0] and ", about " in line[0]
     assert "best answer so far" in line[0]
     out = json.loads(res.stdout)
     assert out["order"] == "exact" and out["converged"] is False
@@ -166,7 +173,7 @@ def test_no_closed_form_says_so_up_front_and_max_seconds_marks_the_answer(run, t
     assert "NOT CONVERGED" in res.stdout
 
 
-@pytest.mark.parametrize("args, needle", [(["--order", "learned_point"], "learned_point does not apply"),
+@pytest.mark.parametrize("args, needle", [(["--order", "per_direction"], "per_direction does not apply"),
                                           (["--max-seconds", "-1"], "--max-seconds")])
 def test_orders_and_budgets_that_cannot_apply_exit_2(run, args: list[str], needle: str) -> None:
     res = run("predict", str(DEFAULT), *args)
@@ -203,7 +210,7 @@ def test_predict_from_a_moments_file_alone_and_over_a_spec(run, tmp_path: Path) 
     assert res.returncode == 0, res.stderr
     data = json.loads((tmp_path / "ph" / "phase.json").read_text())
     # the file's moments at noise_scale 0: 3 directions at γ = 0, only 2c = 4 > γ = 3 at the right edge
-    assert data["max_rank"] == 3 and data["rank"][0][0] == 3 and data["rank"][0][-1] == 1
+    assert data["capacity"] == 3 and data["alive"][0][0] == 3 and data["alive"][0][-1] == 1
 
 
 @pytest.mark.parametrize("args, needle", [

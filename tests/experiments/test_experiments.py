@@ -29,7 +29,7 @@ def relative_margin(point: dict) -> float:
     margins = [np.inf]
     thresholds = point["theory"].get("thresholds") or {}
     for axis in ("weight_decay", "noise_scale"):
-        crit = [t for t in (thresholds.get(axis) or []) if t > 0]
+        crit = [t for t in (thresholds.get(f"critical_{axis}") or []) if t > 0]
         if axis in point["params"] and crit:
             x = point["params"][axis]
             margins.append(min(abs(x - t) / t for t in crit))
@@ -76,15 +76,18 @@ def test_tiny_run_writes_its_result_with_provenance(name, tiny_results):
 
 def test_figures_staircase_is_the_pointwise_theory(tiny_results):
     """The figures draw the theory's rank from the critical values (r(γ) = #{k: γ*_k > γ}); at every tiny point
-    with global thresholds that count is the rank the point's own prediction gives."""
+    whose answering solver's own thresholds are global that count is the point's own theory count (depth ≥ 2 from
+    the trainer's start shows the quartic order's values beside its answer: not counted)."""
     _, results = tiny_results
     checked = 0
     for result in results.values():
         for p in result.points:
             thresholds = p["theory"].get("thresholds") or {}
-            if thresholds.get("kind") == "global" and "weight_decay" in p["params"] and thresholds.get("weight_decay"):
-                count = sum(t > p["params"]["weight_decay"] for t in thresholds["weight_decay"])
-                assert min(count, len(p["theory"]["spectrum"])) == p["theory"]["rank"], p["label"]
+            crit = thresholds.get("critical_weight_decay")
+            own = thresholds.get("order") == p["theory"].get("order")  # the values decide this answer's count
+            if own and thresholds.get("kind") == "global" and "weight_decay" in p["params"] and crit:
+                count = sum(t > p["params"]["weight_decay"] for t in crit)
+                assert min(count, len(p["theory"]["spectrum"])) == p["theory"]["alive"], p["label"]
                 checked += 1
     assert checked >= 6
 

@@ -86,7 +86,7 @@ def test_agrees_with_the_exact_solver(fields):
     ref = exact_solution(spec, m, n_pairs=2048, n_starts=1)
     assert ours is not None and ours.rank == ref.rank
     share = lambda v: np.asarray(v) / np.sum(v)  # noqa: E731
-    assert np.abs(share(ours.spectrum) - share(ref.embedding_spectrum)).max() < 0.03
+    assert np.abs(share(ours.spectrum) - share(ref.spectrum)).max() < 0.03
 
 
 def test_growth_law_is_an_snr_threshold():
@@ -99,9 +99,9 @@ def test_growth_law_is_an_snr_threshold():
 def test_outside_the_domain_returns_none():
     assert ci.cosine_infonce_prediction(_spec(depth=2)) is None
     assert ci.cosine_infonce_prediction(_spec(similarity="dot")) is None
-    assert ci.not_covered(_spec(bias=True)) == "a bias"
+    assert ci.covers(_spec(bias=True)) == "a bias"
     rotated = _spec(augmentation={"noise_cov": (np.eye(8) * 0.5 + 0.1).tolist()})
-    assert "common eigenbasis" in ci.not_covered(rotated)
+    assert "common eigenbasis" in ci.covers(rotated)
 
 
 def test_predict_uses_the_reduced_solver_with_its_threshold_band():
@@ -111,16 +111,16 @@ def test_predict_uses_the_reduced_solver_with_its_threshold_band():
     pred = predict(_spec())
     assert (pred.order, pred.method, pred.thresholds.kind) == ("learned_point", "cosine_snr_level", "snr_level")
     # ρ₇ = 1/3 sits 0.012 below ρ_c ≈ 0.345: inside the ±0.02 band, so the range is 6–7 and the point 6
-    assert (pred.rank, pred.rank_max) == (6, 7) and pred.spectrum[6] == 0.0
-    assert agreement(pred.spectrum, 6, predicted_rank_max=pred.rank_max).agree
-    assert agreement(pred.spectrum, 7, predicted_rank_max=pred.rank_max).agree
-    assert not agreement(pred.spectrum, 5, predicted_rank_max=pred.rank_max).agree
-    assert pred.thresholds.weight_decay == ()  # weight decay never changes the rank
-    assert pred.thresholds.noise_scale is None  # the noise moves ρ_c itself: no per-direction value
+    assert (pred.rank, pred.rank_range, pred.alive_max) == (6, (6, 7), 7) and pred.spectrum[6] == 0.0
+    assert agreement(pred.spectrum, 6, predicted_rank_max=pred.alive_max).agree
+    assert agreement(pred.spectrum, 7, predicted_rank_max=pred.alive_max).agree
+    assert not agreement(pred.spectrum, 5, predicted_rank_max=pred.alive_max).agree
+    assert pred.thresholds.critical_weight_decay == ()  # weight decay never changes the rank
+    assert pred.thresholds.critical_noise_scale is None  # the noise moves ρ_c itself: no per-direction value
 
 
 def test_tiny_temperatures_are_left_to_the_exact_order():
-    assert "temperature below" in ci.not_covered(_spec(temperature=0.02))
+    assert "temperature below" in ci.covers(_spec(temperature=0.02))
     assert ci.cosine_infonce_prediction(_spec(temperature=0.03)) is None
 
 
@@ -128,4 +128,4 @@ def test_a_direction_clear_of_the_band_is_decided():
     from sslscape.theory.predict import predict
 
     pred = predict(_spec(temperature=2.0))  # ρ_c ≈ 0.59: ρ₆ = 0.5 is 0.09 below, nothing in the band
-    assert pred.rank == pred.rank_max == 5
+    assert pred.rank_range == (5, 5) and pred.alive == 5

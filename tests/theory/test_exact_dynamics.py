@@ -12,9 +12,10 @@ import pytest
 import torch
 
 from sslscape.moments import moments_of
+from sslscape.recipe import LR, STEPS, cosine_lr
 from sslscape.spec import parse_spec
 from sslscape.theory import predict
-from sslscape.theory.exact import PREDICTIVE_LR, PREDICTIVE_STEPS, _cosine_lr, estimate_seconds, trainer_start
+from sslscape.theory.exact import estimate_seconds, trainer_start
 from sslscape.theory.predictive import matrix_blowup_time
 
 torch.set_num_threads(1)
@@ -47,7 +48,7 @@ def _horizon_threshold(spec) -> float:
     d = spec.embed_dim or len(COV)
     w0, p0 = trainer_start(spec, len(COV), d)
     s_star = matrix_blowup_time(w0.numpy(), p0.numpy(), moments_of(spec).cov)
-    horizon = sum(_cosine_lr(k, PREDICTIVE_STEPS, PREDICTIVE_LR) for k in range(PREDICTIVE_STEPS))
+    horizon = sum(cosine_lr(k, STEPS, LR) for k in range(STEPS))
     lo, hi = 1e-6, 10.0
     for _ in range(80):  # s_reach decreases in γ
         mid = 0.5 * (lo + hi)

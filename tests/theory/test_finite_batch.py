@@ -11,6 +11,7 @@ import pytest
 from sslscape.moments import moments_of
 from sslscape.spec import parse_spec
 from sslscape.theory import finite_batch as ib
+from sslscape.theory.prediction import TheoryDeclined
 
 FAILING = {"objective": "infonce", "similarity": "dot", "protocol": "augmented_negatives",
            "data": {"cov": [4] * 11 + [0.12]}, "augmentation": {"noise_cov": [0.01] * 12}, "weight_decay": 0.1,
@@ -167,7 +168,7 @@ def _quartic_closed_form_spectrum(spec) -> np.ndarray:
 
     flat = spec.with_updates(batch_size=None)
     land = landscape(flat, moments_of(flat))
-    return closed_form_minimum(land, single_product_form(land)).embedding_spectrum
+    return closed_form_minimum(land, single_product_form(land)).spectrum
 
 
 def test_large_batch_recovers_quartic_closed_form():
@@ -198,7 +199,7 @@ def test_quartic_gains_formula_is_sslscape_closed_form():
     from sslscape.theory.solve import closed_form_minimum, single_product_form
 
     land = landscape(spec, moments_of(spec))
-    ref = closed_form_minimum(land, single_product_form(land)).embedding_spectrum
+    ref = closed_form_minimum(land, single_product_form(land)).spectrum
     np.testing.assert_allclose(mine, ref[: mine.size], rtol=1e-10)
 
 
@@ -271,10 +272,10 @@ def test_self_consistent_critical_weight_decay_brackets_the_spec():
 
 def test_unsupported_specs_raise():
     for extra in ({"similarity": "euclidean"}, {"similarity": "cosine"}, {"depth": 2}, {"bias": True}):
-        with pytest.raises(ib.Unsupported):
+        with pytest.raises(TheoryDeclined):
             ib.learned_point_solution(_spec(cov=[1.0, 0.5], noise=[0.1, 0.1], weight_decay=0.1, batch_size=32,
                                             **extra))
-    with pytest.raises(ib.Unsupported):  # no batch size: the quartic closed form is the answer
+    with pytest.raises(TheoryDeclined):  # no batch size: the quartic closed form is the answer
         ib.learned_point_solution(_spec(cov=[1.0, 0.5], noise=[0.1, 0.1], weight_decay=0.1))
-    with pytest.raises(ib.Unsupported):  # no weight decay: no finite learned point with dot similarity
+    with pytest.raises(TheoryDeclined):  # no weight decay: no finite learned point with dot similarity
         ib.learned_point_solution(_spec(cov=[1.0, 0.5], noise=[0.1, 0.1], weight_decay=0.0, batch_size=32))

@@ -12,7 +12,7 @@ from sslscape.theory.population import (
     BN_EPS,
     VICREG_STD_EPS,
     barlow_population,
-    not_covered,
+    covers,
     schur_horn,
     vicreg_population,
 )
@@ -250,8 +250,8 @@ def test_barlow_weight_decay_never_changes_the_rank_but_noise_does() -> None:
     ranks = {predict(parse_spec({**base, "weight_decay": g})).rank for g in (0.0, 0.3, 3.0)}
     assert ranks == {3}
     pred = predict(parse_spec({**base, "weight_decay": 0.3}))
-    assert pred.thresholds.kind == "snr_level" and pred.thresholds.weight_decay == ()
-    s_star = sorted(pred.thresholds.noise_scale)  # ρ_c held: rank changes near these noise scales
+    assert pred.thresholds.kind == "snr_level" and pred.thresholds.critical_weight_decay == ()
+    s_star = sorted(pred.thresholds.critical_noise_scale)  # ρ_c held: rank changes near these noise scales
     assert sum(v > 1.0 for v in s_star) == pred.rank
     quieter = predict(parse_spec({**base, "augmentation": {"noise_cov": [0.5] * 8, "noise_scale": 0.25}}))
     assert quieter.rank >= pred.rank
@@ -266,9 +266,9 @@ def test_coverage_and_plan() -> None:
     for extra, needle in (({"normalization": "l2"}, "normalisation"), ({"depth": 2}, "depth"),
                           ({"protocol": "clean_negatives"}, "clean"), ({"vicreg": {"variance": 5.0}}, "λ_var")):
         spec = parse_spec({**base, "objective": "vicreg", **extra})
-        assert needle in not_covered(spec)
+        assert needle in covers(spec)
         chosen = plan(spec)
-        assert chosen.order == "exact" and needle in chosen.reason
+        assert chosen.order == "exact" and needle in dict(chosen.declined)["population"]
 
 
 @pytest.mark.parametrize("raw", [

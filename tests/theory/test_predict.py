@@ -13,7 +13,7 @@ import torch
 from sslscape.errors import UserError
 from sslscape.moments import moments_of
 from sslscape.spec import Spec, parse_spec
-from sslscape.theory import exact_solution, plan, predict
+from sslscape.theory import TheoryDeclined, exact_solution, plan, predict
 
 torch.set_num_threads(1)
 
@@ -36,7 +36,7 @@ DELTA = 1e-3
 
 
 def _rank(spec: Spec, field: str, value: float, order: str = "quartic") -> int:
-    return predict(spec.with_updates(**{field: value}), order).rank
+    return predict(spec.with_updates(**{field: value}), order).alive  # the theory's count: changes at thresholds
 
 
 SCANS = {
@@ -54,8 +54,8 @@ SCANS = {
                                            augmentation={"noise_cov": [0.5] * D}), "temperature"),
     "barlow-lam1-weight_decay": (dict(objective="barlow", barlow_lambda=1.0), "weight_decay"),
 }
-THRESHOLD_KEY = {"weight_decay": "weight_decay", "temperature": "temperature",
-                 "augmentation.noise_scale": "noise_scale"}
+THRESHOLD_KEY = {"weight_decay": "critical_weight_decay", "temperature": "critical_temperature",
+                 "augmentation.noise_scale": "critical_noise_scale"}
 
 
 @pytest.mark.parametrize("case", list(SCANS))
@@ -63,7 +63,7 @@ def test_crossing_each_threshold_changes_rank_by_one(case: str) -> None:
     kw, field = SCANS[case]
     spec = _spec(**kw)
     pred = predict(spec, "quartic")  # the quartic order's critical values (the learned point's: below)
-    assert pred.closed_form and pred.thresholds.kind == "global" and pred.thresholds.order == "quartic"
+    assert pred.cost == "closed_form" and pred.thresholds.kind == "global" and pred.thresholds.order == "quartic"
     ts = sorted({t for t in getattr(pred.thresholds, THRESHOLD_KEY[field]) if t > 0})
     assert len(ts) >= 3, pred.thresholds
     for t in ts:
@@ -88,7 +88,7 @@ def test_bias_thresholds_change_rank_by_one() -> None:
     """With a bias and a mean the constant embedding takes one row of Ŵ (d = D + 1 leaves room for it); every
     finite generalised eigenvalue of (A, G) still removes one direction of the embedding covariance."""
     spec = _spec(**BIAS_MEAN)
-    ts = sorted(predict(spec).thresholds.weight_decay)
+    ts = sorted(predict(spec).thresholds.critical_weight_decay)
     assert len(ts) == D
     for t in ts[:-1]:
         assert _rank(spec, "weight_decay", t * (1 - DELTA)) - _rank(spec, "weight_decay", t * (1 + DELTA)) == 1
@@ -99,7 +99,7 @@ def test_bias_complete_collapse_above_last_threshold() -> None:
     """Regression: the closed form once counted round-off (1.9e-31) of the constant-embedding row as a direction
     (rank 1, 'dimensional' instead of 0, 'complete')."""
     spec = _spec(**BIAS_MEAN)
-    top = max(predict(spec).thresholds.weight_decay)
+    top = max(predict(spec).thresholds.critical_weight_decay)
     pred = predict(spec.with_updates(weight_decay=1.3 * top))
     assert max(pred.spectrum) < 1e-20
     assert (pred.rank, pred.phase) == (0, "complete")
@@ -109,7 +109,7 @@ def test_noise_never_moves_dot_thresholds() -> None:
     """At quartic order (and as N → ∞) the augmentation never changes dot-InfoNCE's rank (with a finite batch it
     does, through p̄: test_learned_point_noise_revives_a_direction)."""
     pred = predict(_spec(objective="infonce", temperature=0.5, weight_decay=0.8))
-    assert pred.thresholds.noise_scale == ()
+    assert pred.thresholds.critical_noise_scale == ()
     ranks = {predict(_spec(objective="infonce", temperature=0.5, weight_decay=0.8,
                            augmentation={"noise_cov": [1.0] * D, "noise_scale": s})).rank for s in (0, 1, 10)}
     assert len(ranks) == 1
@@ -119,13 +119,13 @@ def test_documented_thresholds() -> None:
     """docs/theory.md: spectral γ* = 2c; InfoNCE dot γ* = (1 − 1/N)c/τ; euclidean clean s* = 2c − 2τγ (S = sI)."""
     c = np.array(C_DIAG)
     th = predict(_spec(objective="spectral")).thresholds
-    np.testing.assert_allclose(th.weight_decay, 2 * c, rtol=1e-12)
+    np.testing.assert_allclose(th.critical_weight_decay, 2 * c, rtol=1e-12)
     th = predict(_spec(objective="infonce", temperature=0.5, batch_size=10, weight_decay=0.3), "quartic").thresholds
-    np.testing.assert_allclose(th.weight_decay, 0.9 * c / 0.5, rtol=1e-12)
-    np.testing.assert_allclose(th.temperature, 0.5 * (0.9 * c / 0.5) / 0.3, rtol=1e-12)
+    np.testing.assert_allclose(th.critical_weight_decay, 0.9 * c / 0.5, rtol=1e-12)
+    np.testing.assert_allclose(th.critical_temperature, 0.5 * (0.9 * c / 0.5) / 0.3, rtol=1e-12)
     th = predict(_spec(objective="infonce", similarity="euclidean", protocol="clean_negatives", temperature=0.5,
                        weight_decay=0.3)).thresholds
-    np.testing.assert_allclose(th.noise_scale, sorted(2 * c - 2 * 0.5 * 0.3, reverse=True), rtol=1e-9)
+    np.testing.assert_allclose(th.critical_noise_scale, sorted(2 * c - 2 * 0.5 * 0.3, reverse=True), rtol=1e-9)
 
 
 def test_json_contract() -> None:
@@ -145,13 +145,13 @@ def test_json_contract() -> None:
                                                            (3.0, 3, "dimensional", 2)])
 def test_phase_labels(gamma: float, d: int, phase: str, rank: int) -> None:
     pred = predict(_spec(objective="spectral", weight_decay=gamma, embed_dim=d))
-    assert (pred.phase, pred.rank, pred.max_rank) == (phase, rank, d)
+    assert (pred.phase, pred.rank, pred.capacity) == (phase, rank, d)
 
 
 def test_phase_counts_data_rank() -> None:
-    """A direction without data variance cannot be learned: max_rank = rank C, so losing nothing is 'none'."""
+    """A direction without data variance cannot be learned: capacity = rank C, so losing nothing is 'none'."""
     pred = predict(_spec(objective="spectral", data={"cov": [3.0, 2.0, 1.0, 0.0, 0.0, 0.0]}))
-    assert (pred.rank, pred.max_rank, pred.phase) == (3, 3, "none")
+    assert (pred.rank, pred.capacity, pred.phase) == (3, 3, "none")
 
 
 EXACT = {
@@ -172,7 +172,7 @@ def test_exact_order_agrees_with_closed_form(case: str) -> None:
     if spec.objective != "infonce":  # the Monte-Carlo solver agrees too, up to sampling error
         mc = exact_solution(spec, moments_of(spec))
         assert mc.rank == 4
-        np.testing.assert_allclose(mc.embedding_spectrum[:4], quartic.spectrum[:4], rtol=0.1)
+        np.testing.assert_allclose(mc.spectrum[:4], quartic.spectrum[:4], rtol=0.1)
         np.testing.assert_allclose(exact.spectrum[:4], quartic.spectrum[:4], rtol=1e-5)
     else:
         assert exact.positive_weight is not None and 0 < exact.positive_weight < 0.2
@@ -221,9 +221,11 @@ def test_auto_picks_the_best_closed_form_and_says_so(kw: dict, order: str) -> No
 def test_explicit_orders_that_do_not_apply_are_one_line_user_errors() -> None:
     with pytest.raises(UserError, match="euclidean"):
         predict(_spec(objective="infonce", similarity="euclidean", weight_decay=0.3, batch_size=64), "learned_point")
-    with pytest.raises(UserError, match="per_direction applies to SimSiam and BYOL"):
+    with pytest.raises(TheoryDeclined, match="order per_direction does not apply"):
         predict(_spec(objective="spectral", weight_decay=0.5), "per_direction")
-    with pytest.raises(ValueError, match="order must be one of"):
+    with pytest.raises(TheoryDeclined, match="order quartic does not apply.*no quartic landscape"):
+        predict(_spec(objective="simsiam", weight_decay=0.5), "quartic")  # no expansion: refused, not rerouted
+    with pytest.raises(UserError, match="order must be one of"):
         predict(_spec(objective="spectral"), "sextic")
 
 
@@ -238,10 +240,10 @@ def test_learned_point_is_the_default_with_a_batch_and_fixes_the_failing_example
     th = pred.thresholds
     assert th.kind == "learned_point" and th.order == "learned_point"
     # the growth law decides every direction: alive iff γ < γ*_k = (1 − p̄_{−k}) c_k/τ; the weak one: (1 − p̄)·0.12
-    assert sum(g > spec.weight_decay for g in th.weight_decay) == pred.rank
-    assert th.weight_decay[-1] == pytest.approx((1 - pred.positive_weight) * 0.12, rel=1e-9)
-    np.testing.assert_allclose(th.temperature, np.array(th.weight_decay) * spec.temperature / spec.weight_decay)
-    assert th.weight_decay_at_learned_point == th.weight_decay
+    assert sum(g > spec.weight_decay for g in th.critical_weight_decay) == pred.alive == pred.rank
+    assert th.critical_weight_decay[-1] == pytest.approx((1 - pred.positive_weight) * 0.12, rel=1e-9)
+    np.testing.assert_allclose(th.critical_temperature,
+                               np.array(th.critical_weight_decay) * spec.temperature / spec.weight_decay)
     assert any("kills direction(s) [12]" in n for n in pred.notes)
     assert not any("left to order" in n for n in pred.notes + quartic.notes)
 
@@ -268,9 +270,10 @@ def test_per_direction_rank_and_thresholds_for_dot_simsiam() -> None:
     spec = _spec(objective="simsiam", weight_decay=0.9)
     pred = predict(spec)
     assert pred.order == "per_direction" and pred.method == "escape"
-    np.testing.assert_allclose(pred.thresholds.weight_decay, np.array(C_DIAG) / 2, rtol=1e-12)
-    assert pred.thresholds.kind == "escape" and pred.thresholds.noise_scale == ()
-    assert pred.rank == sum(c / 2 > 0.9 for c in C_DIAG) == 2
+    np.testing.assert_allclose(pred.thresholds.critical_weight_decay, np.array(C_DIAG) / 2, rtol=1e-12)
+    assert pred.thresholds.kind == "escape" and pred.thresholds.critical_noise_scale == ()
+    assert pred.alive == sum(c / 2 > 0.9 for c in C_DIAG) == 2  # the theory's count: escaping directions
+    assert pred.rank == 1 and pred.rank_range[1] == pred.alive_max >= 2  # a run shows the fastest one (+ seed band)
     assert pred.spectrum[0] == C_DIAG[0] and not any(pred.spectrum[1:])
     assert pred.loss is None and any("diverges" in n for n in pred.notes)
     assert predict(spec.with_updates(weight_decay=1.6)).rank == 0  # above γ*_1 = 1.5: complete collapse
@@ -279,7 +282,7 @@ def test_per_direction_rank_and_thresholds_for_dot_simsiam() -> None:
 def test_cosine_per_direction_has_no_critical_weight_decay() -> None:
     spec = _spec(objective="simsiam", similarity="cosine", weight_decay=0.01, embed_dim=3)
     pred = predict(spec)
-    assert pred.method == "mean_field" and pred.thresholds.weight_decay == ()
+    assert pred.method == "mean_field" and pred.thresholds.critical_weight_decay == ()
     assert predict(spec.with_updates(weight_decay=2.0)).rank == pred.rank
 
 
@@ -314,9 +317,10 @@ def test_dot_predictive_range_covers_the_seed_band():
     base = {"objective": "byol", "similarity": "dot", "data": {"cov": [4.0, 3.0, 2.5, 2.0, 1.5, 1.0, 0.7, 0.5]},
             "augmentation": {"noise_cov": [0.5] * 8}, "weight_decay": 1.7, "ema_decay": 0.99, "embed_dim": 4}
     near = predict(parse_spec(base))
-    assert near.order == "per_direction" and near.rank == 0 and near.rank_max >= 1
+    assert near.order == "per_direction" and near.rank == near.alive == 0 and near.rank_range[1] >= 1
     assert any("seed band" in n and "--order exact" in n for n in near.notes)
     far = predict(parse_spec({**base, "weight_decay": 3.5}))
-    assert far.rank == far.rank_max == 0 and not any("seed band" in n for n in far.notes)
+    assert far.rank_range == (0, 0) and not any("seed band" in n for n in far.notes)
     low = predict(parse_spec({**base, "weight_decay": 0.3}))
-    assert low.rank == low.rank_max == 4 and not any("seed band" in n for n in low.notes)
+    assert low.alive == low.alive_max == 4 and low.rank_range == (1, 4)  # four escape; one dominates a run
+    assert not any("seed band" in n for n in low.notes)

@@ -412,3 +412,16 @@ def test_cosine_seed_band_drops_a_low_snr_direction_the_typical_start_keeps():
     assert typical.rank == 8 and typical.seed_band is None
     assert res.rank == res.seed_band[1] == 7 and res.seed_band[2] == 8 and 7 not in res.surviving
     assert any("seed band" in n for n in res.notes)
+
+
+def test_byol_dot_balanced_start_is_decided_by_its_closed_threshold():
+    """A balanced start (w₀ = p₀, the trainer's when d = D): the fate is γ < γ*_k = λ_k p₀/2 without integrating
+    (the same as the brute-force flow off the threshold); a direction exactly at it stays at its start — collapsed,
+    with a note — instead of an integration that can only run out of steps (seconds)."""
+    cov, kappa = [1.0, 0.6], ema_rate(0.99, 0.01)
+    for gamma in (0.28, 0.32):
+        res = predictive_fixed_points(cov, None, gamma, "byol", "dot", ema_decay=0.99, lr=0.01, w0=1.0)
+        brute = [brute_byol(lam, gamma, kappa, 1.0, 1.0) for lam in cov]
+        assert res.surviving == tuple(k for k, f in enumerate(brute) if f == 1), gamma
+    tie = predictive_fixed_points(cov, None, 0.3, "byol", "dot", ema_decay=0.99, lr=0.01, w0=1.0)  # γ = λ₂p₀/2
+    assert tie.surviving == (0,) and any("exactly at their threshold" in n for n in tie.notes)

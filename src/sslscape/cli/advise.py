@@ -7,18 +7,29 @@ from typing import Annotated
 import typer
 
 from ..errors import UserError
-from .predict import EmbedDimOpt, MomentsPath, ObjectiveOpt, SpecPath, WeightDecayOpt, load_problem
+from ..knobs import HELP as KNOB_HELP
+from ..orders import Order
+from .predict import (
+    EmbedDimOpt,
+    MaxSecondsOpt,
+    MomentsPath,
+    ObjectiveOpt,
+    OrderOpt,
+    SpecPath,
+    WeightDecayOpt,
+    load_problem,
+)
 
 
 def advise_command(
     keep: Annotated[int, typer.Option("--keep", help="the number K of directions to keep")],
     spec_path: SpecPath = None,
-    knob: Annotated[str, typer.Option("--knob", help="weight_decay | temperature | noise_scale | batch_size, or two "
-                                                     "of them as a,b for the region")] = "weight_decay",
+    knob: Annotated[str, typer.Option("--knob", help=f"{KNOB_HELP}, or two of them as a,b for the region")
+                    ] = "weight_decay",
     at_least: Annotated[bool, typer.Option("--at-least", help="rank ≥ K instead of exactly K")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object on stdout")] = False,
-    order: Annotated[str | None, typer.Option("--order", help="auto | quartic | learned_point | per_direction | exact "
-                                              "(default auto: the order predict uses)")] = None,
+    order: OrderOpt = Order.AUTO,
+    max_seconds: MaxSecondsOpt = None,
     moments: MomentsPath = None,
     objective: ObjectiveOpt = None,
     weight_decay: WeightDecayOpt = None,
@@ -28,18 +39,18 @@ def advise_command(
     from rich.console import Console
 
     from ..theory.advise import advise, advise_region
-    from ..theory.predict import ORDERS
-    from .progress import bar
+    from .progress import announce_plan, bar, check_max_seconds
 
-    if order is not None and order not in ORDERS:
-        raise UserError(f"--order must be one of {', '.join(ORDERS)}; got {order!r}")
+    check_max_seconds(max_seconds)
     spec, _ = load_problem(spec_path, moments, objective, weight_decay, embed_dim)
     knobs = [k.strip() for k in knob.split(",")]
     if len(knobs) > 2:
         raise UserError(f"--knob takes one knob or two as a,b; got {knob!r}")
     if len(knobs) == 2:
+        announce_plan(spec, order, 64 * 64, "the region's phase diagram", cells=True)
         with bar("region", 1) as update:
-            region = advise_region(spec, keep, (knobs[0], knobs[1]), at_least=at_least, progress=update)
+            region = advise_region(spec, keep, (knobs[0], knobs[1]), at_least=at_least, progress=update,
+                                   order=order, max_seconds=max_seconds)
         if as_json:
             typer.echo(region.to_json())
             return
@@ -54,8 +65,10 @@ def advise_command(
         for x, lo, hi in inside[:: max(1, len(inside) // 8)]:
             console.print(f"  {knobs[0]} = {x:.4g}: {knobs[1]} ∈ [{lo:.4g}, {hi:.4g}]")
         return
+    announce_plan(spec, order, 40, "advise's scan along the knob, at most")
     with bar("advise (solving along the knob)", 40) as update:
-        result = advise(spec, keep, knobs[0], at_least=at_least, order=order, progress=update)
+        result = advise(spec, keep, knobs[0], at_least=at_least, order=order, progress=update,
+                        max_seconds=max_seconds)
     if as_json:
         typer.echo(result.to_json())
         return
@@ -64,8 +77,8 @@ def advise_command(
     if len(result.intervals) > 1:
         console.print("all intervals: " + ", ".join(f"[{lo:.4g}, {'∞' if hi is None else f'{hi:.4g}'})"
                                                     for lo, hi in result.intervals))
-    console.print(f"order {result.order} ({result.method}); the spec's {result.knob} = {result.current_value} gives "
-                  f"rank {result.current_rank}")
+    console.print(f"solver {result.solver} (order {result.order}, {result.method}); the spec's {result.knob} = "
+                  f"{result.current_value} keeps {result.current_alive} direction(s)")
 
 
 def register(app: typer.Typer) -> None:

@@ -10,12 +10,13 @@ import typer
 
 from ..errors import UserError
 
-DEFAULT_SPEC = Path("examples/default.json")
+PROGRESS_EVERY = 3.0  # seconds between progress lines on stderr when it is not a terminal (a bar on a terminal)
 
 
 def explore_command(
     spec_path: Annotated[Path | None, typer.Argument(metavar="SPEC", help="problem spec (.json / .yaml): "
-                                                     "docs/spec.md (default: examples/default.json)")] = None,
+                                                     "docs/spec.md (default: the packaged default spec, a "
+                                                     "copy of which is examples/default.json)")] = None,
     out: Annotated[Path, typer.Option("--out", help="the page to write (.html)")] = Path("explorer.html"),
     serve: Annotated[bool, typer.Option("--serve", help="serve the page on localhost and compute what is not "
                                                         "precomputed (no closed form, advise anywhere) live")] = False,
@@ -27,15 +28,13 @@ def explore_command(
     """Write the explorer page: pick the loss, move the sliders, see rank, phase, spectrum, critical values, the phase
     diagram and `advise`, and copy the spec of any setting. Values come from the theory, precomputed."""
     from ..report.explorer import explorer_data, make_server, render_page, write_explorer
-    from ..spec import load_spec
+    from ..spec import DEFAULT_SPEC, load_spec
     from .progress import bar, say
 
-    path = spec_path or DEFAULT_SPEC
-    if spec_path is None and not path.is_file():
-        raise UserError("no SPEC given and examples/default.json is not here; give a spec file (docs/spec.md)")
+    path = spec_path or DEFAULT_SPEC  # package data: found from any working directory
     spec = load_spec(path)
     if serve:
-        with bar("explorer: computing the theory's grids", 1) as update:
+        with bar("explorer: computing the theory's values", 1, lines_every=PROGRESS_EVERY) as update:
             data = explorer_data(spec, advise_choices="none", progress=update)  # the server answers advise
         page = render_page(data, live=True, title=f"sslscape explorer — {path.name}")
         try:
@@ -51,7 +50,7 @@ def explore_command(
         finally:
             server.server_close()
         return
-    with bar("explorer: computing the theory's grids", 1) as update:
+    with bar("explorer: computing the theory's values", 1, lines_every=PROGRESS_EVERY) as update:
         written = write_explorer(spec, out, advise_choices=advise_for, progress=update,
                                  title=f"sslscape explorer — {path.name}")
     size = written.stat().st_size

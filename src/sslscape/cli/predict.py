@@ -9,11 +9,13 @@ from typing import Annotated, Any
 import typer
 
 from ..errors import UserError
+from ..orders import ORDER_HELP, Order
 
-THRESHOLD_ROWS = ("weight_decay", "weight_decay_metastable", "weight_decay_range", "noise_scale", "temperature")
-ORDER_HELP = ("auto (default: the best closed form — learned_point for finite-batch dot InfoNCE, per_direction for "
-              "SimSiam/BYOL, VICReg and batch-standardised Barlow Twins, else quartic), quartic, learned_point, "
-              "per_direction or exact (the numerical referee)")
+THRESHOLD_ROWS = ("critical_weight_decay", "metastable_weight_decay", "critical_weight_decay_range",
+                  "critical_noise_scale", "critical_temperature")
+OrderOpt = Annotated[Order, typer.Option("--order", help=ORDER_HELP)]
+MaxSecondsOpt = Annotated[float | None, typer.Option("--max-seconds", help="numerical solves: stop after this many "
+                                                     "seconds with the best answer so far (marked)")]
 
 
 SPEC_HELP = "problem spec (.json / .yaml): docs/spec.md; optional with --moments"
@@ -69,66 +71,32 @@ def _fmt(values: Any, limit: int = 8) -> str:
     return shown + (" …" if len(values) > limit else "")
 
 
-def _order(order: str) -> str:
-    from ..theory.predict import ORDERS
-
-    if order not in ORDERS:
-        raise UserError(f"--order must be one of {', '.join(ORDERS)}; got {order!r}")
-    return order
-
-
-def _max_seconds(value: float | None) -> float | None:
-    if value is not None and not value > 0:
-        raise UserError(f"--max-seconds must be a positive number of seconds, got {value!r}")
-    return value
-
-
-def solve_with_feedback(spec: Any, order: str, max_seconds: float | None = None, quiet: bool = False) -> Any:
-    """`predict(spec, order)`; when the answer needs the exact solver, first one line on stderr with the reason and
-    an estimate ("no closed form for cosine similarity: solving numerically, about 12 s"), then a progress bar."""
-    from ..theory.predict import plan, predict
-    from .progress import bar
-
-    chosen = plan(spec, order)
-    if not chosen.numerical:
-        return predict(spec, order)
-    from ..moments import moments_of
-    from ..theory.exact import estimate_seconds
-
-    seconds = estimate_seconds(spec, moments_of(spec))
-    limit = f"; stopping after {max_seconds:g} s with the best answer so far" if max_seconds else ""
-    if not quiet:  # one unwrapped line (a log line, not a rich paragraph)
-        typer.echo(f"{chosen.reason}: solving numerically, about {max(1, round(seconds))} s{limit}", err=True)
-    with bar("exact solve", 1, enabled=not quiet) as update:
-        return predict(spec, order, progress=update, max_seconds=max_seconds)
-
-
 def predict_command(
     spec_path: SpecPath = None,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object on stdout")] = False,
-    order: Annotated[str, typer.Option(help=ORDER_HELP)] = "auto",
-    max_seconds: Annotated[float | None, typer.Option("--max-seconds", help="exact solves: stop after this many "
-                                                      "seconds with the best answer so far (marked)")] = None,
+    order: OrderOpt = Order.AUTO,
+    max_seconds: MaxSecondsOpt = None,
     moments: MomentsPath = None,
     objective: ObjectiveOpt = None,
     weight_decay: WeightDecayOpt = None,
     embed_dim: EmbedDimOpt = None,
 ) -> None:
     """Predict the rank, collapse phase, spectrum and critical thresholds of a spec (or of a moments file)."""
+    from .progress import solve_with_feedback
+
     spec, source = load_problem(spec_path, moments, objective, weight_decay, embed_dim)
-    pred = solve_with_feedback(spec, _order(order), _max_seconds(max_seconds))
+    pred = solve_with_feedback(spec, order, max_seconds)
     if as_json:
         typer.echo(pred.to_json())
         return
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"sslscape prediction — {spec.objective} ({source}) — order {pred.order}",
-                  show_header=False)
-    why = ("with the seed band" if spec.objective in ("simsiam", "byol") else
-           "with directions at the threshold" if pred.method == "cosine_snr_level" else "locally stable")
-    table.add_row("rank", f"{pred.rank} of {pred.max_rank}" + (f" (up to {pred.rank_max} {why})"
-                                                                 if pred.rank_max > pred.rank else ""))
+    table = Table(title=f"sslscape prediction — {spec.objective} ({source}) — solver {pred.solver} "
+                        f"(order {pred.order})", show_header=False)
+    lo, hi = pred.rank_range
+    table.add_row("rank", f"{pred.rank} of {pred.capacity}" + (f" (range {lo}–{hi})" if hi > lo else "")
+                  + (f"; the theory counts {pred.alive} {_alive_word(spec, pred)}" if pred.alive != pred.rank else ""))
     table.add_row("phase", pred.phase)
     table.add_row("spectrum of Cov(z)", _fmt(pred.spectrum))
     if pred.positive_weight is not None:
@@ -137,17 +105,24 @@ def predict_command(
     thresholds = th.to_dict()
     label = f"{th.order} order" + ("" if th.order == pred.order else ", not this answer's")
     for key in THRESHOLD_ROWS:
+        name = key.replace("_", " ").replace("critical weight decay range", "critical weight decay bracket")
         if thresholds.get(key) is not None:
-            name = "critical weight_decay bracket" if key == "weight_decay_range" else f"critical {key}"
             table.add_row(f"{name} ({label}, per direction)", _fmt(thresholds[key]))
-        elif key == "noise_scale" and th.kind == "learned_point":  # noise acts through p̄ alone: no frozen value
-            table.add_row(f"critical noise_scale ({label})", "the augmentation moves the rank through p̄ only: "
+        elif key == "critical_noise_scale" and th.kind == "learned_point":  # noise acts through p̄ alone
+            table.add_row(f"{name} ({label})", "the augmentation moves the rank through p̄ only: "
                           "sslscape advise --knob noise_scale re-solves the learned point along it")
-    table.add_row("order / method", f"{pred.order} / {pred.method}"
+    table.add_row("solver / cost / method", f"{pred.solver} / {pred.cost.replace('_', ' ')} / {pred.method}"
                   + ("" if pred.converged else " — NOT CONVERGED: stopped at --max-seconds, the best answer so far"))
+    table.add_row("why this solver", pred.why)
     for note in pred.notes:
         table.add_row("note", note)
     Console(soft_wrap=True).print(table)
+
+
+def _alive_word(spec: Any, pred: Any) -> str:
+    if spec.objective in ("simsiam", "byol") and spec.similarity == "dot":
+        return "escaping direction(s) (one dominates a run)"
+    return "surviving direction(s) (the collapse rule cuts the weakest)"
 
 
 def parse_axis(text: str) -> Any:
@@ -170,6 +145,8 @@ def phase_command(
     y: Annotated[str, typer.Option("--y", help="NAME:LO:HI:N, e.g. noise_scale:0:4:64")] = "noise_scale:0:4:64",
     out: Annotated[Path, typer.Option("--out", help="output folder")] = Path("out/phase"),
     fmt: Annotated[str, typer.Option("--format", help="figure format: png, pdf or svg")] = "png",
+    order: OrderOpt = Order.AUTO,
+    max_seconds: MaxSecondsOpt = None,
     moments: MomentsPath = None,
     objective: ObjectiveOpt = None,
     weight_decay: WeightDecayOpt = None,
@@ -179,17 +156,18 @@ def phase_command(
     from ..io import atomic_write_text
     from ..report.phase_plot import plot_phase_diagram
     from ..theory.phase import phase_diagram
-    from .progress import bar
+    from .progress import announce_plan, bar, check_max_seconds
 
+    check_max_seconds(max_seconds)
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {str(out)!r} is a file; give a folder")
     spec, _ = load_problem(spec_path, moments, objective, weight_decay, embed_dim)
     ax, ay = parse_axis(x), parse_axis(y)
-    _announce_pointwise(spec, ax.n * ay.n)
+    announce_plan(spec, order, ax.n * ay.n, "phase diagram cells", cells=True)
     with bar("phase diagram, cell by cell", ax.n * ay.n) as update:
-        diagram = phase_diagram(spec, ax, ay, progress=update)
+        diagram = phase_diagram(spec, ax, ay, progress=update, order=order, max_seconds=max_seconds)
     json_path = atomic_write_text(out / "phase.json", diagram.to_json())
-    title = (f"{spec.objective} ({spec.similarity}, {spec.protocol}), depth {spec.depth} — order {diagram.order}"
+    title = (f"{spec.objective} ({spec.similarity}, {spec.protocol}), depth {spec.depth} — {diagram.solver}"
              "\nblack: phase borders (complete | dimensional | none)")
     fig_path = plot_phase_diagram(diagram, out / f"phase.{fmt}", title=title)
     for note in diagram.notes:
@@ -197,24 +175,8 @@ def phase_command(
     counts = {name: int((diagram.phase == code).sum()) for name, code in
               (("complete", 0), ("dimensional", 1), ("none", 2))}
     typer.echo(json.dumps({"png" if fmt == "png" else "figure": str(fig_path), "json": str(json_path),
-                           "method": diagram.method, "order": diagram.order, "cells": counts}))
-
-
-def _announce_pointwise(spec: Any, cells: int) -> None:
-    """One line on stderr before a diagram whose cells each need the exact solver (cells × the estimate)."""
-    from ..theory.phase import MAX_POINTWISE_CELLS, pointwise_kind
-    from ..theory.predict import plan
-
-    chosen = plan(spec, "quartic")  # also refuses a spec with theory gaps, before any estimate
-    if not chosen.numerical or pointwise_kind(spec, expandable=False) != "exact" \
-            or cells > MAX_POINTWISE_CELLS["exact"]:  # phase_diagram refuses larger grids itself
-        return
-    from ..moments import moments_of
-    from ..theory.exact import estimate_seconds
-
-    seconds = cells * estimate_seconds(spec, moments_of(spec))
-    typer.echo(f"{chosen.reason}: {cells} cells solved numerically one by one, about {max(1, round(seconds))} s",
-               err=True)
+                           "method": diagram.method, "order": diagram.order, "solver": diagram.solver,
+                           "cells": counts}))
 
 
 def register(app: typer.Typer) -> None:

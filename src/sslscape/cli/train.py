@@ -14,6 +14,8 @@ from typing import Annotated, Any
 
 import typer
 
+from ..orders import ORDER_HELP, Order
+
 
 def train_command(
     config: Annotated[Path, typer.Argument(metavar="CONFIG", help="training config (YAML/JSON): docs/config.md, "
@@ -30,7 +32,7 @@ def train_command(
 
     from ..training.config import load_config
     from ..training.loop import TrainingInterrupted, train
-    from .progress import bar
+    from .progress import bar, say_line
 
     cfg = load_config(config)
     out_dir = out or Path("runs") / config.stem
@@ -42,7 +44,7 @@ def train_command(
                     info = f"loss {metrics['loss']:.4g}  rank {metrics['rank']}" if metrics else ""
                     update(done, total, info)
 
-                result = train(cfg, out_dir, resume=resume, progress=progress)
+                result = train(cfg, out_dir, resume=resume, progress=progress, say=say_line)
         except TrainingInterrupted as exc:
             where = (f"last checkpoint {exc.checkpoint} (step {exc.checkpoint_step})" if exc.checkpoint is not None
                      else "no checkpoint yet")
@@ -64,6 +66,11 @@ def train_command(
         extra += f"  probe {100 * result.linear_probe_accuracy:.1f}%"
     console.print(f"[bold]trained[/] {result.steps} steps  loss {result.final_loss:.4g}  rank {result.rank}  "
                   f"effective rank {result.effective_rank:.2f}{extra}  ({result.samples_per_s:,.0f} samples/s)")
+    scores = [name for name, v in ((f"kNN@{cfg.eval.knn_k}", result.knn_accuracy),
+                                   ("probe", result.linear_probe_accuracy)) if v is not None]
+    for what, on in (("rank, effective rank", result.spectrum_on), (" and ".join(scores), result.accuracy_on)):
+        if what and on:  # which data each figure is measured on
+            console.print(f"  {what} measured on {on}", highlight=False)
     console.print(f"outputs in {out_dir}/ (metrics.jsonl, embeddings.npy, summary.json, checkpoint.pt)")
 
 
@@ -114,34 +121,33 @@ def compare_command(
     spec: Annotated[Path, typer.Argument(metavar="SPEC", help="problem spec (JSON/YAML): docs/spec.md")],
     seeds: Annotated[int, typer.Option("--seeds", min=1, help="training seeds")] = 3,
     steps: Annotated[int | None, typer.Option("--steps", min=1, help="training steps per seed (default 3000)")] = None,
-    order: Annotated[str, typer.Option("--order", help="theory order: auto | quartic | learned_point | per_direction "
-                                                       "| exact (default auto: the order predict uses)")] = "auto",
+    order: Annotated[Order, typer.Option("--order", help=ORDER_HELP)] = Order.AUTO,
+    max_seconds: Annotated[float | None, typer.Option("--max-seconds", help="a numerical prediction: stop after "
+                                                      "this many seconds with the best answer so far")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="output folder (default: runs/compare-<spec>)")] = None,
 ) -> None:
     """Train the spec's linear model on its own data and overlay the trained spectrum on the prediction."""
     from rich.console import Console
 
     from ..compare import compare_training, write_compare
-    from ..errors import UserError
     from ..spec import load_spec
-    from ..theory.predict import ORDERS
-    from .progress import bar
+    from .progress import bar, check_max_seconds, solve_with_feedback
 
-    if order not in ORDERS:
-        raise UserError(f"--order must be one of {', '.join(ORDERS)}, got {order!r}")
+    check_max_seconds(max_seconds)
     parsed = load_spec(spec)
     with bar("train seeds", seeds) as update:
         result = compare_training(parsed, seeds=seeds, steps=steps, order=order,
+                                  predictor=lambda s, o: solve_with_feedback(s, o, max_seconds),
                                   progress=lambda done, total: update(done, total))
     out_dir = out or Path("runs") / f"compare-{spec.stem}"
     png, js = write_compare(result, out_dir, title=f"{spec.stem}: theory vs training")
     verdict = "[green]agree[/]" if result.agree else "[red]disagree[/]"
-    band = (str(result.predicted_rank) if result.predicted_rank_max == result.predicted_rank
-            else f"{result.predicted_rank}–{result.predicted_rank_max} (the predicted range)")
+    lo, hi = result.predicted_range
+    band = str(result.predicted_rank) + ("" if lo == hi else f" (range {lo}–{hi})")
     longer = [f"seed {sd}: {n:,} steps" + ("" if ok else ", still moving")
               for sd, n, ok in zip(result.seeds, result.trained_steps, result.settled, strict=True) if n > result.steps]
     extended = f" (still moving at {result.steps:,} steps, trained longer: {'; '.join(longer)})" if longer else ""
-    Console(soft_wrap=True).print(f"predicted rank {band} ({result.phase}, order {result.order}), trained ranks "
+    Console(soft_wrap=True).print(f"predicted rank {band} ({result.phase}, solver {result.solver}), trained ranks "
                     f"{list(result.trained_ranks)}{extended}: {verdict}  → {png}, {js}")
 
 

@@ -51,15 +51,17 @@ def alive_axes(weight: np.ndarray | None, cov: np.ndarray) -> list[bool]:
 
 def agrees(theory: dict, trained_rank: int) -> bool:
     """The one agreement rule (`diagnose.rank.agreement`) for a `theory_point` and a trained collapse rank."""
-    return agreement(theory["spectrum"], trained_rank, predicted_rank_max=theory.get("rank_max")).agree
+    return agreement(theory["spectrum"], trained_rank, predicted_rank_max=theory.get("rank_max"),
+                     predicted_rank_min=theory.get("rank_min")).agree
 
 
 def theory_point(spec: Spec) -> dict:
-    """predict(spec, 'quartic') as a dict, plus the closed-form minimiser's alive axes when C is diagonal."""
-    pred = predict(spec, "quartic")
-    cut = agreement(pred.spectrum, 0, predicted_rank_max=pred.rank_max)
-    out = {"rank": cut.predicted_rank, "rank_max": cut.predicted_rank_max, "theory_rank": pred.rank,
-           "phase": pred.phase, "spectrum": [float(v) for v in pred.spectrum],
+    """predict(spec) (the default order, as every entry point) as a dict — rank and range by the collapse rule, the
+    theory's own count, the solver — plus the quartic minimiser's alive axes when C is diagonal."""
+    pred = predict(spec)
+    lo, hi = pred.rank_range
+    out = {"rank": pred.rank, "rank_min": lo, "rank_max": hi, "alive": pred.alive, "phase": pred.phase,
+           "spectrum": [float(v) for v in pred.spectrum], "solver": pred.solver, "order": pred.order,
            "method": pred.method, "thresholds": pred.thresholds.to_dict()}
     moments = moments_of(spec)
     diagonal = np.allclose(moments.cov, np.diag(np.diag(moments.cov)))
@@ -71,6 +73,6 @@ def theory_point(spec: Spec) -> dict:
 
 
 def predicted(spec: Spec) -> tuple[int, list[float]]:
-    """(rank by the collapse rule, spectrum) of predict(spec, 'quartic'): a figure's theory curve, point by point."""
-    pred = predict(spec, "quartic")
-    return agreement(pred.spectrum, 0).predicted_rank, [float(v) for v in pred.spectrum]
+    """(rank, spectrum) of predict(spec) (the default order): a figure's theory curve, point by point."""
+    pred = predict(spec)
+    return pred.rank, [float(v) for v in pred.spectrum]

@@ -79,7 +79,7 @@ def figure(points: list[dict], ctx: Context, path: Path) -> Path:
     for i, case in enumerate(ctx.size.scales):
         pts = [p for p in points if p["params"]["case"] == case]
         first = pts[0]
-        crit = first["theory"]["thresholds"]["noise_scale"] or []
+        crit = first["theory"]["thresholds"]["critical_noise_scale"] or []
         s0 = first["params"]["noise_scale"]
         rank0 = first["theory"]["rank"] + sum(0 < c <= s0 for c in crit)  # the theory's rank at s = 0
         # flat cases can share a rank: one line style per case keeps every line visible

@@ -50,7 +50,7 @@ def spec(params: dict):
 def critical_top(depth: int, scale: float) -> float:
     """γ*_1(L, s): the theory's critical weight decay of the top direction."""
     problem = spec({"depth": depth, "noise_scale": scale, "weight_decay": 0.0})
-    return float(theory_point(problem)["thresholds"]["weight_decay"][0])
+    return float(theory_point(problem)["thresholds"]["critical_weight_decay"][0])
 
 
 def grid(ctx: Context) -> list[dict]:
@@ -64,7 +64,7 @@ def theory(params: dict, ctx: Context) -> dict:
     """theory_point, plus the metastable rank (directions with a locally stable non-zero state, γ < γ_sp: the
     most a run can keep for L ≥ 2) and γ*_1 of the point's (L, s)."""
     th = theory_point(spec(params))
-    meta = th["thresholds"].get("weight_decay_metastable") or th["thresholds"]["weight_decay"]
+    meta = th["thresholds"].get("metastable_weight_decay") or th["thresholds"]["critical_weight_decay"]
     return {**th, "top_variance": th["spectrum"][0],
             "metastable_rank": min(sum(g > params["weight_decay"] for g in meta), len(COV)),
             "critical_weight_decay_top": critical_top(params["depth"], params["noise_scale"])}

@@ -68,7 +68,7 @@ def solve_point(params: dict, seed: int) -> dict:
     problem = spec(params)
     sol = exact_solution(problem, moments_of(problem), n_pairs=params["pairs"], n_starts=params["starts"],
                          max_iter=100)
-    return {"rank": sol.rank, "spectrum": [float(v) for v in sol.embedding_spectrum], "method": sol.method}
+    return {"rank": sol.rank, "spectrum": [float(v) for v in sol.spectrum], "method": sol.method}
 
 
 def theory(params: dict, ctx: Context) -> dict:
@@ -76,7 +76,7 @@ def theory(params: dict, ctx: Context) -> dict:
     problem = spec(params)
     quartic = None if is_scale_invariant(problem) else theory_point(problem)
     return {**ctx.solution(params), "order": "exact", "quartic_rank": None if quartic is None else quartic["rank"],
-            "quartic_thresholds": None if quartic is None else quartic["thresholds"]["weight_decay"]}
+            "quartic_thresholds": None if quartic is None else quartic["thresholds"]["critical_weight_decay"]}
 
 
 def label(params: dict) -> str:

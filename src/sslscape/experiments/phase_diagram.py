@@ -61,7 +61,10 @@ def _diagram_over(gammas: tuple[float, ...], scales: tuple[float, ...]):
     x_hi = max(gammas) * 1.15 + 0.1
     y_hi = max(scales) * 1.15 + 0.5 if max(scales) > 0 else 2.0
     base = spec({"weight_decay": 0.0, "noise_scale": 1.0})
-    return phase_diagram(base, Axis("weight_decay", 0.0, x_hi, 160), Axis("noise_scale", 0.0, y_hi, 160))
+    # the figure's background is the quartic order's vectorised diagram (160 × 160 cells, the W = 0 thresholds);
+    # the scored points are the default order's answers (`theory_point`, the learned point at this finite batch)
+    return phase_diagram(base, Axis("weight_decay", 0.0, x_hi, 160), Axis("noise_scale", 0.0, y_hi, 160),
+                         order="quartic")
 
 
 def extras(points: list[dict], ctx: Context) -> dict:
@@ -75,11 +78,11 @@ def figure(points: list[dict], ctx: Context, path: Path) -> Path:
 
     diagram = _diagram(ctx)
     fig, (ax,) = F.figure(1, width=6.6, height=5.8)
-    top = diagram.max_rank
+    top = diagram.capacity
     cmap = colormaps["viridis"].resampled(top + 1)
     # the base spec's own point (γ = 0, s = 1) is no setting of this experiment: not marked
     mesh = draw_phase_diagram(ax, diagram, mark_point=False, alpha=0.85)
-    fig.colorbar(mesh, ax=ax, ticks=range(top + 1)).set_label("rank (theory: colour; training: marker fill)")
+    fig.colorbar(mesh, ax=ax, ticks=F.integer_ticks()).set_label("rank (theory: colour; training: marker fill)")
     for p in points:
         x, y, r = p["params"]["weight_decay"], p["params"]["noise_scale"], p["trained_rank"]
         ax.scatter(x, y, s=170, marker="o", color=cmap(r), edgecolors="white" if p["agree"] else F.DISAGREE,

@@ -80,7 +80,7 @@ def extras(points: list[dict], ctx: Context) -> dict:
     critical = {}
     for case, pts in _by_case(points).items():
         gs, rs = [p["params"]["weight_decay"] for p in pts], [p["trained_rank"] for p in pts]
-        critical[case] = {"theory": pts[0]["theory"]["thresholds"]["weight_decay"],
+        critical[case] = {"theory": pts[0]["theory"]["thresholds"]["critical_weight_decay"],
                           "trained_bracket_midpoint": [critical_from_training(gs, rs, k)
                                                        for k in range(1, len(COV) + 1)]}
     return {"critical_weight_decay": critical}
@@ -96,7 +96,7 @@ def figure(points: list[dict], ctx: Context, path: Path) -> Path:
     cases = _by_case(points)
     fig, axes = F.figure(len(cases), height=4.4)
     for i, ((case, pts), ax) in enumerate(zip(cases.items(), axes, strict=True)):
-        crit = np.asarray(pts[0]["theory"]["thresholds"]["weight_decay"], float)
+        crit = np.asarray(pts[0]["theory"]["thresholds"]["critical_weight_decay"], float)
         hi = max(max(p["params"]["weight_decay"] for p in pts), crit.max()) * 1.12
         theory_steps(ax, 0.0, hi, int(np.sum(crit > 0)), crit, i, "theory rank (closed form)")
         for k, g in enumerate(crit[crit > 0]):

@@ -1,4 +1,5 @@
-"""InfoNCE (SimCLR / CLIP form) — Oord et al. 2018, Chen et al. 2020.
+"""InfoNCE in the CLIP form — Oord et al. 2018, Radford et al. 2021. SimCLR's own loss, NT-Xent (Chen et al. 2020,
+Eq. 1: every embedding of both views against the other 2N − 1), is `ntxent.py`.
 
     L = mean_i [ −s(z_i, z'_i)/τ + log Σ_j exp(s(z_i, c_j)/τ) ],   c_j = z'_j (j = i),  negative_j (j ≠ i)
 

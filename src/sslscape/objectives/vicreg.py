@@ -5,8 +5,8 @@
       + λ_cov · [Σ_{k≠l} Cov(z)_kl² + Σ_{k≠l} Cov(z')_kl²] / d
 
 Variances and covariances are the unbiased batch estimates, as in the reference code. Defaults 25 / 25 / 1.
-The variance hinge is not differentiable at W = 0 (std ∝ ‖W‖): VICReg has no quartic expansion there, and
-the theory solves its N → ∞ population loss numerically instead.
+The variance hinge is not differentiable at W = 0 (std ∝ ‖W‖): VICReg has no quartic expansion there; the
+theory's population closed form answers it instead (docs/theory.md §12, solver 'population').
 """
 
 from __future__ import annotations
@@ -20,11 +20,15 @@ from .similarity import check_pair
 STD_EPS = 1e-4
 
 
-def _variance_term(z: Tensor) -> Tensor:
+def variance_term(z: Tensor) -> Tensor:
+    """VICReg's variance hinge of (n, d) embeddings, unweighted: mean_k relu(1 − sqrt(Var_k(z) + 1e-4)) ≥ 0
+    (unbiased variance); 0 when every dimension's std is at least 1."""
     return F.relu(1 - torch.sqrt(z.var(0) + STD_EPS)).mean()
 
 
-def _covariance_term(z: Tensor) -> Tensor:
+def covariance_term(z: Tensor) -> Tensor:
+    """VICReg's covariance term of (n, d) embeddings, unweighted: Σ_{k≠l} Cov(z)_kl² / d ≥ 0 (unbiased
+    covariance); 0 for decorrelated dimensions."""
     n, d = z.shape
     zc = z - z.mean(0)
     cov = zc.T @ zc / (n - 1)  # (d, d)
@@ -44,6 +48,6 @@ def vicreg_loss(anchor: Tensor, positive: Tensor, *, invariance: float = 25.0, v
     """
     check_pair(anchor, positive)
     inv = F.mse_loss(anchor, positive)
-    var = 0.5 * (_variance_term(anchor) + _variance_term(positive))
-    cov = _covariance_term(anchor) + _covariance_term(positive)
+    var = 0.5 * (variance_term(anchor) + variance_term(positive))
+    cov = covariance_term(anchor) + covariance_term(positive)
     return invariance * inv + variance * var + covariance * cov

@@ -5,17 +5,31 @@ diagram, `advise`), with a "copy spec" button giving the JSON spec of the settin
 
 Every number on the page comes from `sslscape.theory`; the page's JavaScript only looks values up.
 
-Static page (`write_explorer`). The sliders move over fixed stops (`Stops`, the spec's own values among them) and
-every combination of stops is precomputed, for each objective/similarity/protocol/normalisation choice whose
-quartic landscape has the depth-1 closed form (`sslscape.theory.solve.closed_form_minimum`): InfoNCE (dot or
-euclidean) and the spectral loss, without normalisation. The landscape (`theory.landscape`) is built once per
-(augmentation, temperature, batch) stop and the closed form is then evaluated for all weight decays and embedding
-sizes at once (`sslscape.theory.solve.closed_form_grid`, the algebra of `closed_form_minimum` batched; the tests
-check it against `predict` point by point), and the critical weight decays (eigenvalues of A, as in
-`critical_values`); `advise` answers are precomputed at the spec's own setting (one knob moves, all else fixed,
-as `advise` defines them).
-Choices without a closed form (cosine similarity, l2/batch normalisation, VICReg, SimSiam/BYOL, Barlow Twins with
-λ < 1) need a numerical solver per point: the page lists them as available with `--serve`.
+Static page (`write_explorer`). The sliders move over fixed stops (`Stops`, the spec's own values among them). Which
+solver answers each loss choice is the solver table's (`sslscape.theory.solvers.plan`, default order auto — the same
+answer `sslscape predict` gives), and the page stores what that solver gives:
+  'grid'   the quartic closed form answers at every stop: every combination of stops is precomputed, the landscape
+           (`theory.landscape`) built once per (augmentation, temperature, batch) stop and the closed form
+           evaluated for all weight decays and embedding sizes at once (`sslscape.theory.solve.closed_form_grid`,
+           the algebra of `closed_form_minimum` batched; the tests check it against `predict` point by point),
+           with the critical weight decays (eigenvalues of A, as in `critical_values`);
+  'lines'  another solver that answers in milliseconds (a closed form or a quadrature: the learned point of
+           finite-batch and cosine InfoNCE, SimSiam/BYOL, VICReg and standardised Barlow, NT-Xent, depth ≥ 2):
+           the solver table's answer along each slider through the spec's setting (one slider moved at a time) —
+           at every stop for the spec's own choice, at up to `LINE_STOPS` stops per slider for the others (the
+           ends, the spec's own value and evenly spaced stops between; the page's slider moves over those), the
+           spec's own point solved once for all five lines;
+  'serve'  a numerical solver only (seconds to minutes a point): listed as available with `--serve`.
+`advise` answers are precomputed at the spec's own setting (one knob moves, all else fixed, as `advise` defines
+them). The grid counts the theory's surviving directions (`Prediction.alive`: a direction within a few percent of
+its critical value is kept; `predict`'s `rank`, the collapse rule's cut, may already drop it).
+
+Build time (examples/default.json: about 8 s of CPU on the 2-core container, benchmarks/RESULTS.md "Explorer"): a
+grid solves identical landscapes once (a knob the loss does not read, e.g. the spectral loss's temperature); a
+'lines' choice other than the spec's own costs 5–35 ms a point (the learned points), so it gets fewer stops
+(`line_stops=None`: every stop, about 1.5× the time); a point that needs a numerical solve is refused when the
+solver table announces it, before it runs. `progress(done, total, info)` reports the work in units of about a
+millisecond (the expected cost of each kind of answer, `COST_MS`) and what is being computed.
 
 Live page (`serve`): the same page served from localhost by `http.server`; choices and settings outside the
 precomputed grid, and `advise` at any setting, are computed on demand with `predict` / `advise`.
@@ -37,7 +51,7 @@ import math
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -48,17 +62,19 @@ import numpy as np
 
 from ..errors import UserError
 from ..io import atomic_write_text
-from ..moments import Moments, moments_of, unit_noise_cov
+from ..knobs import KNOBS as KNOB_ROWS
+from ..moments import Moments, moments_of
+from ..objectives.registry import NAMES
+from ..result import Result
 from ..spec import Spec, parse_spec
 
 ASSETS = Path(__file__).with_name("explorer_assets")
 SLIDERS = ("weight_decay", "noise_scale", "temperature", "batch_size", "embed_dim")
-CHOICES = {"objective": ("infonce", "spectral", "barlow", "vicreg", "simsiam", "byol"),
+CHOICES = {"objective": NAMES,  # the objectives registry
            "similarity": ("dot", "euclidean", "cosine"),
            "protocol": ("augmented_negatives", "clean_negatives"),
            "normalization": ("none", "l2", "batch")}
-KNOBS = ("weight_decay", "temperature", "noise_scale", "batch_size")
-FIELDS = {"noise_scale": "augmentation.noise_scale"}
+KNOBS = ("weight_decay", "temperature", "noise_scale", "batch_size")  # sslscape.knobs, as the page orders them
 NOISE_FACTORS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 3.5, 4.0)
 TEMPERATURE_FACTORS = (0.1, 0.2, 0.5, 1.0, 1.5, 2.0, 3.0, 5.0, 8.0)
 BATCH_STOPS = (16, 64, 256, 1024, 4096)
@@ -66,7 +82,14 @@ MAX_EMBED_STOPS = 16
 MAX_GRID_DIM = 32  # input dimensions up to which the static page precomputes (larger: --serve, point by point)
 SMALL = {"noise": (0.0, 0.5, 1.0, 2.0, 4.0), "temperature": (0.2, 0.5, 1.0, 2.0, 5.0), "batch": (64, 1024),
          "embed": 6}  # fewer stops for D > 16, so that spectra of up to 32 directions stay within the page budget
+PHASE_CODE = {"complete": 0, "dimensional": 1, "none": 2}  # sslscape.theory.prediction.PHASE_CODES
 SPECTRUM_DECADES = 12.0  # spectra are stored on a log scale this many decades below their largest value
+LINES_SECONDS = 10.0      # time a 'lines' choice may take to precompute (the spec's own: OWN_LINES_SECONDS)
+OWN_LINES_SECONDS = 60.0
+LINE_STOPS = 7            # stops per slider for the 'lines' of choices other than the spec's own (None: every stop)
+# expected cost of one answer by kind (ms, 2-core CPU container): the progress's units, so that its estimate of the
+# time left holds across grids, lines and advise (a solver's cost class: sslscape.theory.solvers)
+COST_MS = {"landscape": 1.0, "closed_form": 3.0, "quadrature": 20.0, "numerical": 1000.0, "advise": 150.0}
 
 
 @dataclass(frozen=True)
@@ -111,20 +134,25 @@ def default_stops(spec: Spec, weight_decay_max: float | None = None, n_weight_de
     moments = moments_of(spec)
     dim = moments.dim
     gamma = spec.weight_decay
-    if weight_decay_max is None:  # past the largest critical weight decay of every precomputed choice
+    if weight_decay_max is None:  # past the largest critical weight decay of every loss answered in closed form
         from ..theory.predict import predict
+        from ..theory.solvers import plan
 
         tops = [0.0]
-        for c in combos(spec):
-            if c["grid"]:
-                point = spec.with_updates(batch_size=None, **{k: c[k] for k in CHOICES})
-                tops.extend((predict(point).thresholds.weight_decay or ())[:1])
+        for point in _choice_specs(spec).values():
+            point = point.with_updates(batch_size=None)
+            try:
+                if plan(point).cost != "closed_form":  # the closed forms' range (quadratures: seconds each here)
+                    continue
+                tops.extend((predict(point).thresholds.critical_weight_decay or ())[:1])
+            except UserError:
+                continue
         weight_decay_max = 1.2 * max(max(tops), 2 * gamma, 1e-3)
     step = _nice_step(weight_decay_max / (n_weight_decay - 1))
     wd = _with(step * np.arange(int(math.ceil(weight_decay_max / step - 1e-9)) + 1), gamma)
     small = dim > MAX_EMBED_STOPS
     s = spec.augmentation.noise_scale
-    has_noise = bool(np.any(unit_noise_cov(spec, dim)))
+    has_noise = bool(np.any(_unit_noise(spec)))
     factors = SMALL["noise"] if small else NOISE_FACTORS
     noise = _with([(s if s > 0 else 1.0) * f for f in factors], s) if has_noise else (float(s),)
     temps = _with([spec.temperature * f for f in (SMALL["temperature"] if small else TEMPERATURE_FACTORS)],
@@ -150,14 +178,9 @@ def home_spec(spec: Spec, stops: Stops) -> Spec:
     return spec if spec.embed_dim is not None else spec.with_updates(embed_dim=max(stops.embed_dim))
 
 
-def combos(spec: Spec) -> list[dict[str, Any]]:
-    """Every valid objective/similarity/protocol/normalisation choice (all else from `spec`), each with `grid`:
-    True when the depth-1 closed form covers it (precomputed on the static page), else `why` it needs --serve."""
-    from ..theory.landscape import landscape
-    from ..theory.solve import single_product_form
-
-    moments = moments_of(spec)
-    out = []
+def _choice_specs(spec: Spec) -> dict[str, Spec]:
+    """Every valid objective/similarity/protocol/normalisation choice (all else from `spec`), by key."""
+    out: dict[str, Spec] = {}
     for obj in CHOICES["objective"]:
         for sim in CHOICES["similarity"]:
             for proto in CHOICES["protocol"]:
@@ -166,44 +189,122 @@ def combos(spec: Spec) -> list[dict[str, Any]]:
                         s = spec.with_updates(objective=obj, similarity=sim, protocol=proto, normalization=norm)
                     except UserError:
                         continue  # e.g. a similarity on an objective defined by dot products
-                    land = landscape(s, moments)
-                    if moments.dim > MAX_GRID_DIM:
-                        why = (f"D = {moments.dim} input dimensions: the static page precomputes up to "
-                               f"{MAX_GRID_DIM}")
-                    elif not land.expandable:
-                        why = land.reason
-                    elif spec.depth != 1 or spec.bias:
-                        why = (f"depth {spec.depth}, bias {spec.bias}: the explorer precomputes the depth-1 closed "
-                               "form without bias only")
-                    elif single_product_form(land) is None:
-                        why = "no closed form: the landscape polynomial is minimised numerically (about 1 s a point)"
-                    else:
-                        why = ""
-                    out.append({"key": _combo_key(s), "objective": obj, "similarity": sim, "protocol": proto,
-                                "normalization": norm, "grid": not why, "why": why})
+                    out[_combo_key(s)] = s
     return out
 
-@dataclass(frozen=True)
-class ComboGrid:
-    """Predictions over all stops for one choice: ranks/phase (W, S, T, N, E), spectra (W, S, T, N, E, max d),
-    critical weight decays (S, T, N, D) per direction (descending) and max_rank per embedding size (E,)."""
 
-    rank: np.ndarray
+def _at(spec: Spec, name: str, value: Any) -> Spec:
+    """The spec with slider `name` at `value` (a knob of sslscape.knobs, or the embedding size)."""
+    return spec.with_updates(**{KNOB_ROWS[name].field if name in KNOB_ROWS else name: value})
+
+
+def _unit_noise(spec: Spec) -> np.ndarray:
+    """S at noise scale 1 (the augmentation's noise_cov, or a moments file's B − A): S = noise_scale × this."""
+    return moments_of(_at(spec, "noise_scale", 1.0)).noise_cov
+
+
+def _home_index(spec: Spec, stops: Stops, name: str) -> int | None:
+    """The index of the spec's own value among the slider's stops (exactly equal), or None."""
+    own = spec.batch_size if name == "batch_size" else spec.embed_dim if name == "embed_dim" else \
+        KNOB_ROWS[name].value(spec)
+    values = getattr(stops, name)
+    return next((i for i, v in enumerate(values) if v == own), None)
+
+
+def line_indices(n: int, home: int | None, most: int | None) -> tuple[int, ...]:
+    """The stops of a slider with `n` stops at which a 'lines' choice is precomputed: all (`most` None or ≥ n), else
+    `most` evenly spaced ones from end to end, plus the spec's own (`home`)."""
+    if most is None or n <= most:
+        return tuple(range(n))
+    picked = {int(round(i)) for i in np.linspace(0, n - 1, max(most, 2))}
+    return tuple(sorted(picked | ({home} if home is not None else set())))
+
+
+def _planned_points(spec: Spec, stops: Stops) -> list[Spec]:
+    """The points whose plans decide a choice's mode: coverage changes only at a knob's ends (γ = 0, τ below a
+    solver's range, N unset, …), so each slider's two ends through the spec's setting, and every batch size (each
+    may cross N → ∞)."""
+    out = []
+    for name in SLIDERS:
+        values = getattr(stops, name)
+        for v in (values if name == "batch_size" else values[:: max(1, len(values) - 1)]):
+            out.append(_at(spec, name, v))
+    return out
+
+
+def _mode(spec: Spec, stops: Stops, moments: Moments) -> tuple[str, str, str]:
+    """(mode, solver at the spec's setting, why) of one choice (module docstring): the solver table's plans along
+    every slider's line through the spec's setting decide whether the page can hold its answers."""
+    from ..theory.solvers import plan
+
+    try:
+        home = plan(spec, "auto", moments)
+    except UserError as exc:
+        return "serve", "", " ".join(str(exc).split())
+    if moments.dim > MAX_GRID_DIM:
+        return "serve", home.solver, (f"D = {moments.dim} input dimensions: the static page precomputes up to "
+                                      f"{MAX_GRID_DIM}")
+    solvers: set[str] = set()
+    for point in (spec, *_planned_points(spec, stops)):
+        try:
+            chosen = home if point is spec else plan(point)
+        except UserError as exc:
+            return "serve", home.solver, " ".join(str(exc).split())
+        if chosen.numerical:  # one numerical point is enough: the page cannot hold this choice
+            return "serve", home.solver, (f"solved numerically by {chosen.solver} ({chosen.reason}; seconds or "
+                                          "more a point)")
+        solvers.add(chosen.solver)
+    if solvers == {"quartic_closed_form"} and spec.depth == 1 and not spec.bias and _single_product(spec, moments):
+        return "grid", home.solver, ""
+    return "lines", home.solver, ("answered by " + ", ".join(sorted(solvers)) + " (under a second a point): "
+                                  "precomputed along each slider through the spec's setting")
+
+
+def _single_product(spec: Spec, moments: Moments) -> bool:
+    """The landscape has the single-product form `closed_form_grid` batches (B with quartic Tr[(ŴBŴᵀ)²])."""
+    from ..theory.landscape import landscape
+    from ..theory.solve import single_product_form
+
+    land = landscape(spec, moments)
+    return land.expandable and single_product_form(land) is not None
+
+
+def combos(spec: Spec, stops: Stops | None = None) -> list[dict[str, Any]]:
+    """Every valid objective/similarity/protocol/normalisation choice (all else from `spec`), each with its `mode`
+    ('grid' | 'lines' | 'serve', module docstring), `grid` (every stop precomputed), `solver` (the solver table's
+    answer at the spec's setting) and `why` (what the page can show, or why it needs --serve)."""
+    stops = stops or default_stops(spec)
+    moments = moments_of(spec)
+    out = []
+    for key, point in _choice_specs(spec).items():
+        mode, solver, why = _mode(point, stops, moments)
+        out.append({"key": key, **{k: getattr(point, k) for k in CHOICES}, "mode": mode, "grid": mode == "grid",
+                    "solver": solver, "why": why})
+    return out
+
+
+@dataclass(frozen=True, kw_only=True)
+class ComboGrid:
+    """Predictions over all stops for one choice: the theory's count / phase (W, S, T, N, E), spectra (W, S, T, N,
+    E, max d), critical weight decays (S, T, N, D) per direction (descending) and capacity per embedding size
+    (E,)."""
+
+    alive: np.ndarray
     phase: np.ndarray
     spectra: np.ndarray
-    weight_decay_critical: np.ndarray
-    max_rank: np.ndarray
+    critical_weight_decay: np.ndarray
+    capacity: np.ndarray
 
 
 def combo_grid(spec: Spec, stops: Stops, moments: Moments | None = None) -> ComboGrid | None:
-    """The predictions of the depth-1 closed form for `spec`'s choice at every combination of `stops` (None when
-    that choice has no such closed form at some stop)."""
+    """The predictions of the depth-1 quartic closed form for `spec`'s choice at every combination of `stops` (None
+    when that choice has no such closed form at some stop); the solver table answers these choices with it."""
     from ..theory.landscape import landscape
-    from ..theory.predict import max_rank_of, phase_codes
+    from ..theory.prediction import capacity_of, phase_codes
     from ..theory.solve import closed_form_grid, single_product_form
 
     moments = moments or moments_of(spec)
-    unit = unit_noise_cov(spec, moments.dim)
+    unit = _unit_noise(spec)
     if spec.depth != 1 or spec.bias:
         return None
     # the landscape reads the augmentation from the moments, everything else from the spec: one spec per (τ, N)
@@ -220,26 +321,29 @@ def combo_grid(spec: Spec, stops: Stops, moments: Moments | None = None) -> Comb
                     return None
                 quads.append(land.quadratic)
                 prods.append(b)
-    quads_arr = np.asarray(quads)
+    # identical landscapes (a knob the loss does not read: the spectral loss has no temperature) are solved once
+    both = np.concatenate([np.reshape(quads, (len(quads), -1)), np.reshape(prods, (len(prods), -1))], axis=1)
+    _, first, again = np.unique(both, axis=0, return_index=True, return_inverse=True)
+    quads_arr, prods_arr = np.asarray(quads)[first], np.asarray(prods)[first]
     # critical weight decays (G = I): the eigenvalues of A, as `theory.predict.critical_values` gives them
-    crit = np.clip(np.linalg.eigvalsh(quads_arr)[..., ::-1], 0.0, None)
-    prods_arr, gammas = np.asarray(prods), np.asarray(stops.weight_decay)
+    crit = np.clip(np.linalg.eigvalsh(quads_arr)[..., ::-1], 0.0, None)[again.ravel()]
+    gammas = np.asarray(stops.weight_decay)
     chunk = max(1, int(4e6 // (len(gammas) * moments.dim**2)))  # bounded memory: a few landscapes at a time
     parts = [closed_form_grid(quads_arr[i:i + chunk], prods_arr[i:i + chunk], moments.cov, gammas, stops.embed_dim)
              for i in range(0, len(quads_arr), chunk)]
     if any(p is None for p in parts):
         return None
-    spectra = np.concatenate([p[0] for p in parts])  # type: ignore[index]
-    ranks = np.concatenate([p[1] for p in parts])  # type: ignore[index]
+    spectra = np.concatenate([p[0] for p in parts])[again.ravel()]  # type: ignore[index]
+    ranks = np.concatenate([p[1] for p in parts])[again.ravel()]  # type: ignore[index]
     ns, nt, nn = len(stops.noise_scale), len(stops.temperature), len(stops.batch_size)
     shape = (ns, nt, nn, len(stops.weight_decay), len(stops.embed_dim))
     order = (3, 0, 1, 2, 4)  # → (W, S, T, N, E)
-    rank = ranks.reshape(shape).transpose(order)
+    alive = ranks.reshape(shape).transpose(order)
     spectra = spectra.reshape(*shape, -1).transpose(*order, 5)
-    max_rank = np.array([max_rank_of(spec.with_updates(embed_dim=d), moments) for d in stops.embed_dim])
-    phase = phase_codes(rank, max_rank[None, None, None, None, :])
+    capacity = np.array([capacity_of(spec.with_updates(embed_dim=d), moments) for d in stops.embed_dim])
+    phase = phase_codes(alive, capacity[None, None, None, None, :])
     crit = crit.reshape(ns, nt, nn, -1)
-    return ComboGrid(rank=rank, phase=phase, spectra=spectra, weight_decay_critical=crit, max_rank=max_rank)
+    return ComboGrid(alive=alive, phase=phase, spectra=spectra, critical_weight_decay=crit, capacity=capacity)
 
 
 # ---- packing -----------------------------------------------------------------------------------------------------
@@ -319,21 +423,24 @@ def dequantise_spectra(codes: np.ndarray, lo: float, hi: float) -> np.ndarray:
 
 # ---- the page's data -----------------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class ExplorerData:
-    """Everything the page shows, computed by the theory: `spec` (the home setting, JSON), `stops`, `combos`
-    (each choice, precomputed or not), `grids` (packed arrays per precomputed choice), `advice` (advise answers
-    at the home setting: key 'choice|knob|K'), `build_s` (seconds to compute)."""
+@dataclass(frozen=True, kw_only=True)
+class ExplorerData(Result):
+    """Everything the page shows, computed by the theory (a JSON document: its mappings stay dicts): `spec` (the
+    home setting, JSON), `stops`, `combos` (each choice, its mode and solver), `grids` (packed arrays per 'grid'
+    choice), `lines` (per 'lines' choice: `predict` at every stop of each slider through the spec's setting),
+    `advice` (advise answers at the home setting: key 'choice|knob|K'), `capacity` per embedding size, `build_s`
+    (seconds to compute)."""
 
     spec: dict[str, Any]
     stops: dict[str, list]
-    combos: list[dict[str, Any]]
+    combos: tuple[dict[str, Any], ...]
     grids: dict[str, dict[str, Any]]
+    lines: dict[str, dict[str, Any]]
     advice: dict[str, dict[str, Any]]
-    max_rank: list[int]
+    capacity: tuple[int, ...]
     dim: int
     build_s: float
-    notes: list[str] = field(default_factory=list)
+    notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -344,22 +451,97 @@ class ExplorerData:
 
 def _advice_dict(a: Any) -> dict[str, Any]:
     d = a.to_dict()
-    return {k: d[k] for k in ("interval", "intervals", "rank_inside", "reason", "method", "order", "possible",
-                              "current_value", "current_rank", "knob", "keep")}
+    return {k: d[k] for k in ("interval", "intervals", "alive_inside", "reason", "method", "order", "solver",
+                              "possible", "current_value", "current_alive", "knob", "keep")}
+
+
+def _point(pred: Any) -> dict[str, Any]:
+    """One precomputed answer of a 'lines' choice, as the page reads it (`predict`'s fields, spectra to 5 digits)."""
+    crit = pred.thresholds.critical_weight_decay
+    return {"rank": pred.rank, "alive": pred.alive, "phase": PHASE_CODE[pred.phase], "capacity": pred.capacity,
+            "spectrum": [float(f"{v:.5g}") for v in pred.spectrum], "solver": pred.solver,
+            "critical": None if crit is None else [float(f"{v:.6g}") for v in crit]}
+
+
+class _TooSlow(Exception):
+    """A 'lines' choice whose answers cost more than the static page's time for it (or need a numerical solve)."""
+
+
+def combo_lines(spec: Spec, stops: Stops, max_seconds: float | None = None, most: int | None = None,
+                tick: Callable[[], None] | None = None) -> dict[str, Any]:
+    """The solver table's answer (default order: `predict`'s) at the spec's setting ('home') and along each slider
+    with all else at the spec's setting (module docstring: a 'lines' choice): {'home': answer, slider: [answer per
+    stop]} — at every stop, or with `most` at the stops `line_indices` picks (None at the others). The spec's own
+    point is solved once for all lines; `tick()` after each answer. UserError naming the cost when a point needs a
+    numerical solve (refused before it starts) or the points would take more than `max_seconds` (estimated from the
+    first ones)."""
+    from ..theory.solvers import BY_NAME, SOLVERS, Budget, solve
+
+    start = time.perf_counter()
+    moments = moments_of(spec)  # only the augmentation's slider changes the moments
+    picked = {name: line_indices(len(getattr(stops, name)), _home_index(spec, stops, name), most)
+              for name in SLIDERS}
+    total = 1 + sum(len(ix) for ix in picked.values())
+    done = 0
+
+    def numerical(line: str) -> None:  # the solver table announces a numerical solve before starting it
+        name = next((s.name for s in SOLVERS if f"(solver {s.name}:" in line), "a numerical solver")
+        raise _TooSlow(f"{name} answers some settings numerically ({BY_NAME[name].summary if name in BY_NAME else line}"
+                       "; seconds or more a point)")
+
+    budget = Budget(say=numerical)
+
+    def one(point: Spec, m: Moments) -> dict[str, Any]:
+        nonlocal done
+        pred = solve(point, moments=m, budget=budget)
+        done += 1
+        spent = time.perf_counter() - start
+        if max_seconds is not None and spent > max_seconds:
+            raise _TooSlow(f"{pred.solver}: about {spent / done:.1g} s a point, {total} points")
+        if tick is not None:
+            tick()
+        return _point(pred)
+
+    try:
+        home = one(spec, moments)
+        out: dict[str, Any] = {"home": home}
+        for name in SLIDERS:
+            values, own = getattr(stops, name), _home_index(spec, stops, name)
+            line: list[dict[str, Any] | None] = [None] * len(values)
+            for i in picked[name]:
+                point = _at(spec, name, values[i])
+                line[i] = home if i == own else one(point, moments_of(point) if name == "noise_scale" else moments)
+            out[name] = line
+    except _TooSlow as exc:
+        raise UserError(f"not precomputed: {exc}") from None
+    return out
+
+
+Progress = Callable[[int, int, str], None]
 
 
 def explorer_data(spec: Spec, stops: Stops | None = None, advise_knobs: Sequence[str] = KNOBS,
-                  advise_choices: str = "own", progress: Callable[[int, int], None] | None = None) -> ExplorerData:
+                  advise_choices: str = "own", progress: Progress | None = None, lines_choices: str = "all",
+                  line_stops: int | None = LINE_STOPS) -> ExplorerData:
     """Compute the page's values (module docstring). `advise_knobs`: the knobs whose `advise` answers are
     precomputed at the home setting; `advise_choices`: 'own' (the spec's objective/similarity/protocol/
-    normalisation), 'all' (every precomputed choice) or 'none'. `progress(done, total)` per choice and answer.
+    normalisation), 'all' (every precomputed choice) or 'none'; `lines_choices`: 'all' (every 'lines' choice, at
+    most LINES_SECONDS each) or 'own' (the spec's own; the others left to --serve); `line_stops`: stops per slider
+    for the lines of the choices other than the spec's own (None: every stop, as for the spec's own).
+    `progress(done, total, info)`: the work done and expected, in units of about a millisecond (`COST_MS`), and what
+    is being computed, after each answer.
 
-    Raises UserError for an unknown knob or advise_choices value."""
-    from ..theory.advise import advise
+    Raises UserError for an unknown knob, advise_choices, lines_choices or line_stops value."""
+    from ..theory.advise import advise_keeps
+    from ..theory.solvers import BY_NAME
 
     start = time.perf_counter()
     if advise_choices not in ("own", "all", "none"):
         raise UserError(f"advise_choices must be 'own', 'all' or 'none', got {advise_choices!r}")
+    if lines_choices not in ("own", "all"):
+        raise UserError(f"lines_choices must be 'own' or 'all', got {lines_choices!r}")
+    if line_stops is not None and (not isinstance(line_stops, int) or line_stops < 2):
+        raise UserError(f"line_stops must be an integer ≥ 2 (the two ends) or None (every stop), got {line_stops!r}")
     for k in advise_knobs:
         if k not in KNOBS:
             raise UserError(f"unknown knob {k!r}; use one of {', '.join(KNOBS)}")
@@ -367,49 +549,80 @@ def explorer_data(spec: Spec, stops: Stops | None = None, advise_knobs: Sequence
     home = home_spec(spec, stops)
     _check_stops(home, stops)
     moments = moments_of(home)
-    choice_list = combos(home)
+    choice_list = combos(home, stops)
     own = _combo_key(home)
-    todo_advice = [c for c in choice_list if c["grid"] and (advise_choices == "all" or
-                                                           (advise_choices == "own" and c["key"] == own))]
-    max_rank = [int(m) for m in _max_ranks(home, moments, stops)]
-    n_advice = sum(max_rank[stops.embed_dim.index(home.embed_dim)] + 1 for _ in todo_advice) * len(advise_knobs)
-    total, done = sum(c["grid"] for c in choice_list) + n_advice, 0
-    grids: dict[str, dict[str, Any]] = {}
     for c in choice_list:
-        if not c["grid"]:
-            continue
-        point = home.with_updates(**{k: c[k] for k in CHOICES})
-        g = combo_grid(point, stops, moments)
-        done += 1
+        if c["mode"] == "lines" and c["key"] != own:
+            if lines_choices == "own":
+                c.update(mode="serve", why=c["why"].split(":")[0] + ": not precomputed on this page (--serve)")
+            elif line_stops is not None and max(stops.shape) > line_stops:
+                c["why"] += f" at up to {line_stops} stops each (the slider moves over those)"
+    todo = sorted((c for c in choice_list if c["mode"] != "serve"), key=lambda c: c["key"] != own)  # own first
+    todo_advice = [c for c in todo if advise_choices == "all" or (advise_choices == "own" and c["key"] == own)]
+    capacity = tuple(int(m) for m in _capacities(home, moments, stops))
+    keep_max = capacity[stops.embed_dim.index(home.embed_dim)]
+
+    def most(c: dict[str, Any]) -> int | None:
+        return None if c["key"] == own else line_stops
+
+    def cost(c: dict[str, Any]) -> float:  # expected units (≈ ms) of one choice's grid or lines
+        if c["mode"] == "grid":
+            return COST_MS["landscape"] * len(stops.noise_scale) * len(stops.temperature) * len(stops.batch_size)
+        points = 1 + sum(len(line_indices(len(getattr(stops, n)), _home_index(home, stops, n), most(c)))
+                         for n in SLIDERS)
+        return points * COST_MS[BY_NAME[c["solver"]].cost]
+
+    plan_units = {c["key"]: cost(c) for c in todo}
+    total = sum(plan_units.values()) + COST_MS["advise"] * len(todo_advice) * len(advise_knobs)
+    done = 0.0
+
+    def tell(units: float, info: str) -> None:
+        nonlocal done
+        done += units
         if progress is not None:
-            progress(done, total)
-        if g is None:
-            c.update(grid=False, why="no closed form at some slider stop (a singular quartic term)")
-            continue
-        codes, lo, hi = quantise_spectra(g.spectra)
-        grids[c["key"]] = {"rank": pack(g.rank, "uint8" if g.rank.max() < 256 else "uint16"),
-                           "phase": pack(g.phase, "uint8"), "spectra": pack(codes, "uint16", delta=True),
-                           "spectra_log10": [lo, hi], "weight_decay_critical": pack(g.weight_decay_critical,
-                                                                                     "float32")}
-    advice: dict[str, dict[str, Any]] = {}
-    keep_max = max_rank[stops.embed_dim.index(home.embed_dim)]
-    for c in todo_advice:
-        if c["key"] not in grids:
-            continue
+            progress(int(done), int(max(total, done)), info)
+
+    grids: dict[str, dict[str, Any]] = {}
+    lines: dict[str, dict[str, Any]] = {}
+    for c in todo:
         point = home.with_updates(**{k: c[k] for k in CHOICES})
-        for knob in advise_knobs:
-            for keep in range(keep_max + 1):
-                advice[f"{c['key']}|{knob}|{keep}"] = _advice_dict(advise(point, keep, knob))
-                done += 1
-                if progress is not None:
-                    progress(done, total)
-    notes = ["With a finite batch the page shows the quartic order (the (1 − 1/N) factor); for InfoNCE with dot "
-             "similarity `sslscape predict` answers at the learned point instead (the positive pair's softmax weight "
-             "p̄ replaces 1/N; docs/theory.md §5) and may keep fewer directions: use the Live mode or "
-             "sslscape predict for that answer"]
-    return ExplorerData(spec=home.model_dump(mode="json"), stops=stops.to_dict(), combos=choice_list, grids=grids,
-                        advice=advice, max_rank=max_rank, dim=moments.dim, build_s=time.perf_counter() - start,
-                        notes=notes)
+        before, info = done, f"{c['key']}: {c['mode']}, {c['solver']}"
+        g = combo_grid(point, stops, moments) if c["mode"] == "grid" else None
+        if g is None:  # a 'lines' choice (or a singular quartic term at some stop): predict along the sliders
+            if c["mode"] == "grid":  # the lines' cost replaces the grid's
+                c.update(mode="lines", grid=False)
+                total += cost(c) - plan_units[c["key"]]
+                plan_units[c["key"]] = cost(c)
+            each = COST_MS[BY_NAME[c["solver"]].cost]
+            try:
+                lines[c["key"]] = combo_lines(point, stops, OWN_LINES_SECONDS if c["key"] == own else LINES_SECONDS,
+                                              most(c), tick=lambda each=each, info=info: tell(each, info))
+                c.update(mode="lines", grid=False)
+            except UserError as exc:  # too slow for the static page, or numerical somewhere: --serve answers it
+                c.update(mode="serve", grid=False, why=str(exc))
+        else:
+            codes, lo, hi = quantise_spectra(g.spectra)
+            grids[c["key"]] = {"alive": pack(g.alive, "uint8" if g.alive.max() < 256 else "uint16"),
+                               "phase": pack(g.phase, "uint8"), "spectra": pack(codes, "uint16", delta=True),
+                               "spectra_log10": [lo, hi],
+                               "critical_weight_decay": pack(g.critical_weight_decay, "float32")}
+        tell(before + plan_units[c["key"]] - done, info)  # the rest of its share (a choice left to --serve)
+    advice: dict[str, dict[str, Any]] = {}
+    for c in todo_advice:
+        point = home.with_updates(**{k: c[k] for k in CHOICES})
+        for knob in advise_knobs:  # one scan per knob answers every K (advise_keeps); none for a choice left to --serve
+            for a in advise_keeps(point, range(keep_max + 1), knob) if c["mode"] != "serve" else ():
+                advice[f"{c['key']}|{knob}|{a.keep}"] = _advice_dict(a)
+            tell(COST_MS["advise"], f"advise {knob} for {c['key']}")
+    notes = ("Every value is the answer of sslscape's solver table for the default order (the same as sslscape "
+             "predict): closed forms precomputed at every setting, the learned point and the per-direction "
+             "solvers along each slider through the spec's setting (the spec's own loss at every stop, the others "
+             "at fewer), numerical solvers with --serve. The rank grid counts the directions the theory keeps (a "
+             "direction within a few percent of its critical value counts; predict's collapse rule may already "
+             "cut it)",)
+    return ExplorerData(spec=home.model_dump(mode="json"), stops=stops.to_dict(), combos=tuple(choice_list),
+                        grids=grids, lines=lines, advice=advice, capacity=capacity, dim=moments.dim,
+                        build_s=time.perf_counter() - start, notes=notes)
 
 
 def _check_stops(spec: Spec, stops: Stops) -> None:
@@ -424,10 +637,10 @@ def _check_stops(spec: Spec, stops: Stops) -> None:
                             f"got {list(values)}")
 
 
-def _max_ranks(spec: Spec, moments: Moments, stops: Stops) -> list[int]:
-    from ..theory.predict import max_rank_of
+def _capacities(spec: Spec, moments: Moments, stops: Stops) -> list[int]:
+    from ..theory.prediction import capacity_of
 
-    return [max_rank_of(spec.with_updates(embed_dim=d), moments) for d in stops.embed_dim]
+    return [capacity_of(spec.with_updates(embed_dim=d), moments) for d in stops.embed_dim]
 
 
 # ---- the page ------------------------------------------------------------------------------------------------------
@@ -460,11 +673,9 @@ def render_page(data: ExplorerData, live: bool = False, title: str | None = None
     css = (ASSETS / "explorer.css").read_text(encoding="utf-8")
     js = (ASSETS / "explorer.js").read_text(encoding="utf-8")
     template = (ASSETS / "explorer.html").read_text(encoding="utf-8")
-    from ..theory.predict import PHASE_CODES
-
     meta = data.to_dict()
     meta["live"] = live
-    meta["phase_names"] = sorted(PHASE_CODES, key=PHASE_CODES.__getitem__)
+    meta["phase_names"] = sorted(PHASE_CODE, key=PHASE_CODE.__getitem__)
     name = title or f"sslscape explorer — {data.spec['objective']}"
     return (template.replace("{{TITLE}}", html.escape(name))
             .replace("{{CSS}}", css)
@@ -474,14 +685,14 @@ def render_page(data: ExplorerData, live: bool = False, title: str | None = None
 
 
 def write_explorer(spec: Spec, path: str | Path, stops: Stops | None = None, advise_knobs: Sequence[str] = KNOBS,
-                   advise_choices: str = "own", progress: Callable[[int, int], None] | None = None,
-                   title: str | None = None) -> Path:
-    """Compute the explorer's data for `spec` and write the static page atomically; returns the path. The file name
-    must end in .html (UserError otherwise)."""
+                   advise_choices: str = "own", progress: Progress | None = None, title: str | None = None,
+                   line_stops: int | None = LINE_STOPS) -> Path:
+    """Compute the explorer's data for `spec` (`explorer_data`) and write the static page atomically; returns the
+    path. The file name must end in .html (UserError otherwise)."""
     path = Path(path)
     if path.suffix.lower() not in (".html", ".htm"):
         raise UserError(f"the explorer is an HTML page: give --out a .html file name, not {path.name!r}")
-    data = explorer_data(spec, stops, advise_knobs, advise_choices, progress)
+    data = explorer_data(spec, stops, advise_knobs, advise_choices, progress, line_stops=line_stops)
     return atomic_write_text(path, render_page(data, title=title))
 
 
@@ -532,6 +743,9 @@ def make_server(page: str, host: str = "127.0.0.1", port: int = 8765) -> Threadi
                 self._send(200, json.dumps(result).encode(), "application/json")
             except UserError as err:
                 self._send(400, json.dumps({"error": " ".join(str(err).split())}).encode(), "application/json")
+            except Exception as err:  # never a dropped connection: the page shows one line
+                self._send(500, json.dumps({"error": f"{type(err).__name__}: {' '.join(str(err).split())}"}).encode(),
+                           "application/json")
 
         def _send(self, code: int, payload: bytes, kind: str) -> None:
             self.send_response(code)
@@ -547,5 +761,6 @@ def make_server(page: str, host: str = "127.0.0.1", port: int = 8765) -> Threadi
     return ThreadingHTTPServer((host, port), Handler)
 
 
-__all__ = ["ExplorerData", "Stops", "answer", "combo_grid", "combos", "default_stops", "explorer_data",
-           "make_server", "pack", "render_page", "unpack", "write_explorer"]
+__all__ = ["COST_MS", "LINE_STOPS", "ExplorerData", "Stops", "answer", "combo_grid", "combo_lines", "combos",
+           "default_stops", "explorer_data", "line_indices", "make_server", "pack", "render_page", "unpack",
+           "write_explorer"]

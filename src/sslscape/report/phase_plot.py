@@ -4,36 +4,35 @@ the axes (never over the data)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..knobs import KNOBS
 from ..theory.phase import PhaseDiagram
 from . import figures as F
-
-LABELS = {"weight_decay": r"weight decay $\gamma$", "noise_scale": r"augmentation strength $s$ (noise scale)",
-          "temperature": r"temperature $\tau$", "batch_size": r"batch size $N$"}
 
 
 def _exact_bands(diagram: PhaseDiagram, min_agreement: float = 0.99) -> list | None:
     """The region of each rank k as a band between threshold curves: [(k, other-axis values, γ from, γ to)] with
-    rank(γ, ·) = #{directions k: γ < γ*_k(·)} — the closed form's rank, capped at max_rank by construction of the
-    curves (k ≤ max_rank). None when there are no curves or when the bands disagree with the diagram's own grid in
+    rank(γ, ·) = #{directions k: γ < γ*_k(·)} — the closed form's rank, capped at capacity by construction of the
+    curves (k ≤ capacity). None when there are no curves or when the bands disagree with the diagram's own grid in
     more than 1 − `min_agreement` of its cells (then the grid is drawn as it is)."""
-    curves = sorted(diagram.boundaries, key=lambda c: c["direction"])
+    curves = sorted(diagram.boundaries, key=lambda c: c.direction)
     if not curves:
         return None
     on_x = diagram.x.name == "weight_decay"
-    other = np.asarray(curves[0]["y" if on_x else "x"], float)
-    gammas = np.array([c["x" if on_x else "y"] for c in curves], float)  # (m, n): descending in direction
-    if [c["direction"] for c in curves] != list(range(1, len(curves) + 1)) or np.any(np.diff(gammas, axis=0) > 1e-9):
+    other = np.asarray(getattr(curves[0], "y" if on_x else "x"), float)
+    gammas = np.array([getattr(c, "x" if on_x else "y") for c in curves], float)  # (m, n): descending in direction
+    if [c.direction for c in curves] != list(range(1, len(curves) + 1)) or np.any(np.diff(gammas, axis=0) > 1e-9):
         return None
     g_axis, o_axis = (diagram.x_values, diagram.y_values) if on_x else (diagram.y_values, diagram.x_values)
     # the rank the bands imply at the grid's own cells, against the grid
     at_cells = np.array([np.interp(o_axis, other, g) for g in gammas])  # (m, n_other)
     implied = (np.asarray(g_axis)[None, None, :] < at_cells[:, :, None]).sum(axis=0)  # (n_other, n_gamma)
-    grid = np.asarray(diagram.rank) if on_x else np.asarray(diagram.rank).T
+    grid = np.asarray(diagram.alive) if on_x else np.asarray(diagram.alive).T
     if np.mean(implied == grid) < min_agreement:
         return None
     lo, hi = float(min(g_axis)), float(max(g_axis))
@@ -42,9 +41,9 @@ def _exact_bands(diagram: PhaseDiagram, min_agreement: float = 0.99) -> list | N
 
 
 def draw_phase_diagram(ax: Any, diagram: PhaseDiagram, mark_point: bool = True, alpha: float = 1.0) -> Any:
-    """Draw `diagram` on `ax`: the predicted rank as flat colours (one per rank 0 … max_rank), the closed-form
-    threshold curves γ = γ*_k (white, dashed; only directions k ≤ max_rank, the ones the embedding can hold), the
-    exact phase borders (black: direction 1 dies → complete, direction max_rank dies → dimensional; a contour of
+    """Draw `diagram` on `ax`: the predicted rank as flat colours (one per rank 0 … capacity), the closed-form
+    threshold curves γ = γ*_k (white, dashed; only directions k ≤ capacity, the ones the embedding can hold), the
+    exact phase borders (black: direction 1 dies → complete, direction capacity dies → dimensional; a contour of
     the phase codes when there are no closed-form curves), the spec's own point (a star, when `mark_point` and
     inside the axes), axis limits and mathtext labels. Returns the colour mapping (for `fig.colorbar`).
     Shared by `plot_phase_diagram` and the phase-diagram experiment (`sslscape.experiments.phase_diagram`)."""
@@ -52,9 +51,9 @@ def draw_phase_diagram(ax: Any, diagram: PhaseDiagram, mark_point: bool = True, 
     from matplotlib.cm import ScalarMappable
     from matplotlib.colors import Normalize
 
-    levels = np.arange(-0.5, diagram.max_rank + 1.5)
-    cmap = colormaps["viridis"].resampled(diagram.max_rank + 1)
-    rank = np.asarray(diagram.rank)
+    levels = np.arange(-0.5, diagram.capacity + 1.5)
+    cmap = colormaps["viridis"].resampled(diagram.capacity + 1)
+    rank = np.asarray(diagram.alive)
     bands = _exact_bands(diagram)
     if bands is not None:
         # the closed-form curves bound every rank's region: fill between them (smooth, exact borders)
@@ -73,16 +72,16 @@ def draw_phase_diagram(ax: Any, diagram: PhaseDiagram, mark_point: bool = True, 
         else:  # a jump of two or more (directions dying together) would show a band of a rank that is not there
             mesh = ax.pcolormesh(diagram.x_values, diagram.y_values, rank, cmap=cmap, vmin=levels[0],
                                  vmax=levels[-1], shading="nearest", alpha=alpha)
-    by_direction = {c["direction"]: c for c in diagram.boundaries}
-    borders = [by_direction[k] for k in sorted({1, diagram.max_rank}) if k in by_direction]
+    by_direction = {c.direction: c for c in diagram.boundaries}
+    borders = [by_direction[k] for k in sorted({1, diagram.capacity}) if k in by_direction]
     outline = [patheffects.Stroke(linewidth=2.2, foreground=(0, 0, 0, 0.4)), patheffects.Normal()]
-    shown = [c for c in diagram.boundaries if c["direction"] <= diagram.max_rank]  # never beyond the embedding
+    shown = [c for c in diagram.boundaries if c.direction <= diagram.capacity]  # never beyond the embedding
     for i, curve in enumerate(shown):  # a dark outline keeps them visible on yellow and in the legend
-        ax.plot(curve["x"], curve["y"], color="white", lw=0.9, ls="--", path_effects=outline,
+        ax.plot(curve.x, curve.y, color="white", lw=0.9, ls="--", path_effects=outline,
                 label=r"threshold $\gamma^*_k$ of direction $k$" if i == 0 else None)
-    if borders:  # the exact phase borders: direction 1 dies (complete) and direction max_rank dies (dimensional)
+    if borders:  # the exact phase borders: direction 1 dies (complete) and direction capacity dies (dimensional)
         for i, curve in enumerate(borders):
-            ax.plot(curve["x"], curve["y"], color="black", lw=2.0, label="phase border" if i == 0 else None)
+            ax.plot(curve.x, curve.y, color="black", lw=2.0, label="phase border" if i == 0 else None)
     elif diagram.phase.min() != diagram.phase.max():
         ax.contour(diagram.x_values, diagram.y_values, diagram.phase, levels=[0.5, 1.5], colors="black",
                    linewidths=2.0)
@@ -94,8 +93,8 @@ def draw_phase_diagram(ax: Any, diagram: PhaseDiagram, mark_point: bool = True, 
                 label="this spec", zorder=5)
     ax.set_xlim(diagram.x_values[0], diagram.x_values[-1])
     ax.set_ylim(diagram.y_values[0], diagram.y_values[-1])
-    ax.set_xlabel(LABELS.get(diagram.x.name, diagram.x.name))
-    ax.set_ylabel(LABELS.get(diagram.y.name, diagram.y.name))
+    ax.set_xlabel(KNOBS[diagram.x.name].label)
+    ax.set_ylabel(KNOBS[diagram.y.name].label)
     return mesh
 
 
@@ -106,9 +105,9 @@ def plot_phase_diagram(diagram: PhaseDiagram, path: str | Path, title: str | Non
     F.check_format(path)
     fig, (ax,) = F.figure(width=6.4, height=5.4)
     mesh = draw_phase_diagram(ax, diagram, mark_point)
-    bar = fig.colorbar(mesh, ax=ax, ticks=range(diagram.max_rank + 1))
+    bar = fig.colorbar(mesh, ax=ax, ticks=F.integer_ticks())  # 33 levels: thinned labels
     bar.set_label("predicted rank of the representation")
-    spec = {k: str(v).replace("_", " ") for k, v in diagram.spec.items()}  # no literal underscores in a title
+    spec = {k: str(v).replace("_", " ") for k, v in json.loads(diagram.spec).items()}  # no underscores in a title
     if title and "$" not in title:  # a caller's plain-text title (e.g. `sslscape phase`): the same rule
         title = title.replace("_", " ")
     ax.set_title(title or f"{spec['objective']} ({spec['similarity']}, {spec['protocol']}), depth {spec['depth']}"

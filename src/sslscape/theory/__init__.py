@@ -3,8 +3,10 @@ finite-batch InfoNCE learned point, the SimSiam/BYOL per-direction closed form, 
 Derivations and the tests that check them: docs/theory.md.
 
     from sslscape.theory import predict
-    p = predict(spec)            # Prediction: rank, phase, spectrum, thresholds; p.order names the order used
-    p = predict(spec, "exact")   # the numerical referee (progress=, max_seconds= for long solves)
+    p = predict(spec)            # Prediction: rank, phase, spectrum, thresholds; p.solver / p.order: who answered
+    p = predict(spec, "exact")   # the numerical referee (progress=, max_seconds=, say= for long solves)
+
+Which solver answers is one table, `sslscape.theory.solvers.SOLVERS` (docs/theory.md §8).
 
 Importing this package (and `predict` on a closed-form spec) never loads torch; scipy modules load where used.
 """
@@ -14,11 +16,14 @@ from __future__ import annotations
 from typing import Any
 
 from .landscape import Landscape, landscape, quartic_loss
-from .predict import ORDERS, Plan, Prediction, Thresholds, critical_values, plan, predict
-from .solve import Minimum, minimum
+from .predict import predict
+from .prediction import Prediction, TheoryDeclined, Thresholds
+from .solve import Minimum, critical_values, minimum
+from .solvers import ORDERS, SOLVERS, Budget, Order, Plan, Solver, plan
 
-__all__ = ["ORDERS", "ExactSolution", "Landscape", "Minimum", "Plan", "Prediction", "Thresholds", "critical_values",
-           "exact_solution", "landscape", "minimum", "plan", "predict", "quartic_loss"]
+__all__ = ["ORDERS", "SOLVERS", "Budget", "ExactSolution", "Landscape", "Minimum", "Order", "Plan", "Prediction",
+           "Solver", "TheoryDeclined", "Thresholds", "critical_values", "exact_solution", "landscape", "minimum",
+           "plan", "predict", "quartic_loss"]
 
 
 def __getattr__(name: str) -> Any:

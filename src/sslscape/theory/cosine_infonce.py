@@ -1,4 +1,5 @@
-"""InfoNCE with cosine similarity (SimCLR-style), depth 1: a semi-analytic reduced solver.
+"""InfoNCE with cosine similarity (the CLIP form; NT-Xent with `pair_c`, docs/theory.md §15), depth 1: a
+semi-analytic reduced solver.
 
 Derivation: docs/theory.md §14.
 
@@ -37,30 +38,31 @@ The exact order minimises a Monte-Carlo estimate of the batch loss over the full
    agrees outside the band.
 
 Source: our derivation (docs/theory.md §14); the referee is `sslscape.theory.exact.exact_solution`.
-Not covered (`not_covered`, returns None from `cosine_infonce_prediction`): depth > 1, a bias, a normalisation,
+Not covered (`covers`, returns None from `cosine_infonce_prediction`): depth > 1, a bias, a normalisation,
 symmetric InfoNCE, a data mean, sample-file data, C and S without a common eigenbasis, D > MAX_DIM, τ below
 MIN_TEMPERATURE, the non-self-averaging regime (relvar > RELVAR_MAX) and a solve that does not stay finite.
 """
 
 from __future__ import annotations
 
-import json
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
 from ..moments import Moments, moments_of
+from ..recipe import LARGE_N, SOBOL_SEED
+from ..result import Result
 from ..spec import Spec
 from ._linalg import joint_diagonals
+from .prediction import Prediction, TheoryDeclined, Thresholds, capacity_of, make_prediction
 
-__all__ = ["CosineInfoNCE", "cosine_infonce_prediction", "m_kappa", "not_covered", "reduced_loss"]
+__all__ = ["CosineInfoNCE", "cosine_infonce_prediction", "covers", "knob_changes", "m_kappa", "prediction",
+           "reduced_loss", "thresholds"]
 
-LARGE_N = 512       # the exact order's batch for batch_size None (exact.LARGE_N; not imported: exact imports torch)
 N_PAIRS = 1024      # Sobol points of the pair rule
-SOBOL_SEED = 20230501
 MAX_DIM = 32        # directions solved for (cost ∝ D per node)
 MIN_TEMPERATURE = 0.04  # below it the exp(κ·cos) integrals overflow or cancel (measured: NaN at τ = 0.022)
 RELVAR_MAX = 0.15   # Var Y / (E Y)² above which the delta method in the negatives' sum is not trusted
@@ -74,35 +76,39 @@ SNR_BAND = 0.02     # |ρ_k − ρ_c| within this: the solver cannot tell (ρ_c 
                     # diagonal-G and delta-method approximations); such directions widen the predicted range
 
 
-@dataclass(frozen=True)
-class CosineInfoNCE:
+@dataclass(frozen=True, kw_only=True)
+class CosineInfoNCE(Result):
     """The reduced solver's answer. Arrays are in the common eigenbasis, sorted by decreasing SNR ρ_k."""
 
-    rank: int                   # directions alive with ρ_k clear of ρ_c ± SNR_BAND (the point answer)
+    rank: int                   # directions with signal alive with ρ_k clear of ρ_c ± SNR_BAND (the point answer)
     rank_max: int               # … and those inside the band (alive or not): the upper end of the predicted range
     spectrum: np.ndarray        # (d,) embedding spectrum (eigenvalues of W C Wᵀ, ‖W‖_F² = d), descending
     gains: np.ndarray           # (D,) g_k of G = WᵀW = diag(g), Σ g = d (band directions then set to 0)
     c: np.ndarray               # (D,) data variances in that order
     s: np.ndarray               # (D,) noise variances
     snr: np.ndarray             # (D,) ρ_k = c_k/(c_k + s_k)
-    snr_critical: float         # ρ_c: a dead direction survives iff ρ_k > ρ_c (the growth law at the learned point)
+    snr_critical: float         # ρ_c: a dead direction survives iff ρ_k > ρ_c (the growth law at the learned point);
+                                # ρ_c < 0 (low τ, augmented negatives): zero-signal directions survive too
     positive_weight: float      # p̄, the positive pair's mean softmax weight (annealed over the negatives)
     relvar: float               # mean Var Y/(E Y)² of the negatives' sum (delta method's small parameter)
     notes: tuple[str, ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {k: (v.tolist() if isinstance(v, np.ndarray) else list(v) if isinstance(v, tuple) else v)
-                for k, v in asdict(self).items()}
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict())
+    used: int = 0               # every alive direction clear of the band, zero-signal ones (c_k = 0) included:
+    used_max: int = 0           # the rank of G = WᵀW, which W C Wᵀ does not show (§14.6); … and the band's
 
 
-def not_covered(spec: Spec, moments: Moments | None = None) -> str | None:
-    """Why the reduced cosine-InfoNCE solver does not apply to `spec` (one phrase), or None when it may (the
-    solve itself can still refuse: relvar > RELVAR_MAX)."""
-    if spec.objective != "infonce" or spec.similarity != "cosine":
-        return "the reduced solver is InfoNCE with cosine similarity"
+def covers(spec: Spec, moments: Moments | None = None) -> str | None:
+    """None when the reduced cosine-InfoNCE solver may answer `spec` (the solve itself can still decline: relvar >
+    RELVAR_MAX), else why not (one phrase): the solver table's `covers` (`sslscape.theory.solvers`). NT-Xent has
+    its own row (`theory/ntxent.py`) on the same conditions."""
+    if spec.objective != "infonce":
+        return f"objective {spec.objective}: the reduced solver's row is InfoNCE's (NT-Xent: theory/ntxent.py)"
+    return conditions(spec, moments)
+
+
+def conditions(spec: Spec, moments: Moments | None = None) -> str | None:
+    """What the reduced solver needs of a spec of either form (CLIP-form InfoNCE or NT-Xent): None, or why not."""
+    if spec.objective not in ("infonce", "ntxent") or spec.similarity != "cosine":
+        return "the reduced solver is InfoNCE's or NT-Xent's with cosine similarity"
     if spec.depth != 1:
         return "depth > 1"
     if spec.bias:
@@ -126,7 +132,7 @@ def not_covered(spec: Spec, moments: Moments | None = None) -> str | None:
 
 
 def _eigen_cs(moments: Moments) -> tuple[np.ndarray, np.ndarray]:
-    """C's and S's variances along their common eigenbasis (checked in `not_covered`), clipped at 0."""
+    """C's and S's variances along their common eigenbasis (checked in `covers`), clipped at 0."""
     c, s = joint_diagonals(moments.cov, moments.noise_cov)
     return np.clip(c, 0, None), np.clip(s, 0, None)
 
@@ -224,11 +230,13 @@ def _t_rule(h: np.ndarray, kappa: float) -> tuple[np.ndarray, np.ndarray, np.nda
 
 
 def reduced_loss(g: np.ndarray, a2: np.ndarray, p2: np.ndarray, ap: np.ndarray, b_c: np.ndarray, kappa: float,
-                 n_batch: int) -> tuple[float, np.ndarray, dict[str, float]]:
+                 n_batch: int, pair_c: np.ndarray | None = None) -> tuple[float, np.ndarray, dict[str, float]]:
     """Expected cosine-InfoNCE loss of G = diag(g) and its gradient (module docstring, points 2–3).
 
     g (n,) ≥ 0 (any scale; the loss is scale-invariant); a2, p2, ap (n_pairs, n): a_k², p_k², a_k p_k on the pair
     rule; b_c (n,) candidate variances; κ = 1/τ; n_batch = N. Returns (loss, ∂loss/∂g (n,), {pbar, relvar}).
+    `pair_c` (n,): NT-Xent (docs/theory.md §15) — the negatives are the two views of each of N − 1 examples
+    (2N − 2 in all) and `pair_c` their cross-view covariance; None: the CLIP form's N − 1 independent negatives.
     """
     total = g.sum()
     g = g / total
@@ -255,15 +263,21 @@ def reduced_loss(g: np.ndarray, a2: np.ndarray, p2: np.ndarray, ap: np.ndarray, 
         E = (w * z_t * (mult * kappa) ** 2 * t / 2) * fp / qa[:, None]
         parts.append((1 + F.sum(1), F, E))
     m1, m2 = parts[0][0], parts[1][0]
-    M = n_batch - 1
     eS = np.exp(S)
+    if pair_c is None:  # Var Y = M Var e^{κ cos}, M = N − 1
+        M = n_batch - 1
+        var, dvar = np.maximum(m2 - m1**2, 0.0), (-2 * m1, 1.0)
+    else:  # NT-Xent: Var Y = M (Var + Cov), M = 2N − 2; the two views' Cov by lognormal matching (§15)
+        M = 2 * (n_batch - 1)
+        var, dvar, dvar_dr, dr = _pair_variance(g, a2, m1, m2, b_c, pair_c)
     D = eS + M * m1
-    var = np.maximum(m2 - m1**2, 0.0)
     loss = float(np.mean(-S + np.log(D) - M * var / (2 * D**2)))
     dl_dS = -1 + eS / D + M * var * eS / D**3
-    lams = (M / D + M * m1 / D**2 + M**2 * var / D**3, -M / (2 * D**2))
+    lams = (M / D - M * dvar[0] / (2 * D**2) + M**2 * var / D**3, -M * dvar[1] / (2 * D**2))
     dS = kappa * (ap / sq[:, None] - 0.5 * cos[:, None] * (a2 / qa[:, None] + p2 / qp[:, None]))
     grad = dl_dS @ dS
+    if pair_c is not None:
+        grad += (-M * dvar_dr / (2 * D**2)) @ dr
     for lam, (_, F, E) in zip(lams, parts, strict=True):
         grad += (lam @ F) @ dlogz
         grad += (lam[:, None] * a2 * ((E @ dK) - (E * v).sum(1)[:, None])).sum(0)
@@ -272,8 +286,28 @@ def reduced_loss(g: np.ndarray, a2: np.ndarray, p2: np.ndarray, ap: np.ndarray, 
     return loss, grad / total, stats
 
 
+def _pair_variance(g: np.ndarray, a2: np.ndarray, m1: np.ndarray, m2: np.ndarray, b_c: np.ndarray,
+                   pair_c: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray], np.ndarray, np.ndarray]:
+    """NT-Xent: Var + Cov of e^{κ cos} over the two views of one negative example, per anchor (docs/theory.md §15).
+
+    Cov by lognormal matching: with q = m_{2κ}/m_κ² (= e^{κ²v} for a Gaussian logit of variance v) and r the two
+    logits' correlation along the anchor, r = Σ g_k² a_k² c_k / Σ g_k² a_k² b_k (as for dot similarity), Cov =
+    m_κ²(q^r − 1): exact at r = 0 (independent views) and r = 1 (equal views, Cov = Var). Returns V = m₂ − 2m₁² +
+    m₁²q^r, (∂V/∂m₁, ∂V/∂m₂), ∂V/∂r and ∂r/∂g (n_pairs, n)."""
+    num, den = a2 @ (g * g * pair_c), a2 @ (g * g * b_c)
+    safe = np.where(den > 0, den, 1.0)
+    r = np.clip(np.where(den > 0, num / safe, 0.0), 0.0, 1.0)
+    dr = 2 * g * a2 * (pair_c[None, :] - r[:, None] * b_c[None, :]) / safe[:, None]
+    q = np.maximum(m2 / m1**2, 1.0)
+    qr = q**r
+    var = np.maximum(m2 - 2 * m1**2 + m1**2 * qr, 0.0)
+    dvar = (-4 * m1 + 2 * m1 * qr * (1 - r), 1 + r * qr / q)
+    return var, dvar, m1**2 * qr * np.log(q), dr
+
+
 def _virtual_growth(g: np.ndarray, a2: np.ndarray, p2: np.ndarray, ap: np.ndarray, b_c: np.ndarray, kappa: float,
-                    n_batch: int, protocol: str) -> tuple[float, float, dict[str, float]]:
+                    n_batch: int, protocol: str,
+                    pair_c: np.ndarray | None = None) -> tuple[float, float, dict[str, float]]:
     """(Γ₁₀, Γ₀₁): ∂E ℓ/∂g_k at g_k = 0 of a dead direction with (c, s) = (1, 0) and (0, 1), x_k integrated out
     (its moments replace its columns: E a_k², E p_k², E a_k p_k, its candidate variance). Γ_k = c_k Γ₁₀ + s_k Γ₀₁."""
     rows = a2.shape[0]
@@ -281,8 +315,10 @@ def _virtual_growth(g: np.ndarray, a2: np.ndarray, p2: np.ndarray, ap: np.ndarra
     cols = [(1, 1, 1, 1), (1, 1, 0, 1)] if protocol == "augmented_negatives" else [(1, 1, 1, 1), (0, 1, 0, 0)]
     extra = np.array(cols, float)
     widen = lambda x, j: np.hstack([x, np.repeat(extra[None, :, j], rows, 0)])  # noqa: E731
+    # NT-Xent: a negative example's two views share its unit c (not its noise); at g_k = 0 it does not move r
+    pairs = None if pair_c is None else np.concatenate([pair_c, [1.0, 0.0]])
     _, grad, stats = reduced_loss(np.concatenate([g, [0.0, 0.0]]), widen(a2, 0), widen(p2, 1), widen(ap, 2),
-                                  np.concatenate([b_c, extra[:, 3]]), kappa, n_batch)
+                                  np.concatenate([b_c, extra[:, 3]]), kappa, n_batch, pairs)
     return float(grad[-2]), float(grad[-1]), stats  # the two zero-gain columns leave the loss statistics as at g
 
 
@@ -306,11 +342,11 @@ def cosine_infonce_prediction(spec: Spec, moments: Moments | None = None,
     """Rank and spectrum of depth-1 cosine InfoNCE (module docstring), or None outside the domain.
 
     `spec`: objective infonce, similarity cosine; `moments` its moments (default `moments_of(spec)`); `n_pairs`
-    the pair rule's size. Deterministic. Returns None where `not_covered` says so, where no direction has
+    the pair rule's size. Deterministic. Returns None where `covers` says so, where no direction has
     signal (c = 0 everywhere), or where the negatives' sum is not self-averaging (relvar > RELVAR_MAX).
     """
     m = moments if moments is not None else moments_of(spec)
-    if not_covered(spec, m) is not None:
+    if conditions(spec, m) is not None:
         return None
     c_all, s_all = _eigen_cs(m)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -325,7 +361,12 @@ def cosine_infonce_prediction(spec: Spec, moments: Moments | None = None,
     signal = int(np.sum(c_all > 0))
     if signal == 0:
         return None
-    k = min(d, signal)  # candidates: the top-k SNR directions (alive sets are SNR prefixes; Q has rank ≤ d)
+    # candidates: the top-k SNR directions (alive sets are SNR prefixes; Q has rank ≤ d). With augmented negatives
+    # a zero-signal direction (c_k = 0, s_k > 0) is a candidate too, after every direction with signal: its growth
+    # Γ₀₁ per unit noise turns negative at low τ (ρ_c < 0, §14.6); with clean negatives it only adds noise to the
+    # positive (Γ₀₁ > 0 always) and is never used
+    usable = signal + (int(np.sum((c_all <= 0) & (s_all > 0))) if spec.protocol == "augmented_negatives" else 0)
+    k = min(d, usable)
     if k < signal:
         notes.append(f"d = {d} < {signal} directions with signal: the {d} of highest SNR are the candidates")
     c, s = c_all[:k], s_all[:k]
@@ -334,7 +375,7 @@ def cosine_infonce_prediction(spec: Spec, moments: Moments | None = None,
     start = _water_filling(rho_all[:k], b_view, tau)
     with np.errstate(all="ignore"):  # a non-finite answer is refused below, not warned about
         found = _active_set(_pairs(c, s, spec.protocol, n_pairs), rho_all[:k], start, start > 0, kappa, n_batch,
-                            spec.protocol)
+                            spec.protocol, pair_c=c.copy() if spec.objective == "ntxent" else None)
     if found is None or not (np.all(np.isfinite(found[0])) and np.isfinite(found[1])):
         return None  # the delta method in the negatives' sum is not trusted (or did not resolve): exact answers
     g, rho_c, stats, settled = found
@@ -348,15 +389,35 @@ def cosine_infonce_prediction(spec: Spec, moments: Moments | None = None,
     gains = np.zeros(dim)
     gains[:k] = np.where(sure, g, 0.0) * d  # the point answer: directions clear of the band (their solved gains)
     spectrum = np.sort(gains * c_all)[::-1][:d]
-    rank, rank_max = int(sure.sum()), int(((g > 0) | near).sum())
+    has_signal = c > 0
+    rank, rank_max = int((sure & has_signal).sum()), int((((g > 0) | near) & has_signal).sum())
+    used, used_max = int(sure.sum()), int(((g > 0) | near).sum())
+    if used_max > rank_max:
+        n0, n1 = used - rank, used_max - rank_max
+        notes.append(f"{n0 if n0 == n1 else f'{n0} to {n1}'} direction(s) without signal (c_k = 0) are used: "
+                     f"ρ_c = {rho_c:.3f} < 0, so at this temperature spreading the embedding over pure augmentation "
+                     "noise lowers the negatives' term more than it costs the positive (docs/theory.md §14.6); "
+                     "they show in W's singular values (gains up to "
+                     f"{np.max(g[~has_signal], initial=0.0) / g.max():.2f} of the largest), not in W C Wᵀ")
     return CosineInfoNCE(rank=rank, rank_max=rank_max, spectrum=spectrum, gains=gains, c=c_all, s=s_all, snr=rho_all,
                          snr_critical=float(rho_c), positive_weight=stats["pbar"], relvar=stats["relvar"],
-                         notes=tuple(notes))
+                         notes=tuple(notes), used=used, used_max=used_max)
+
+
+def snr_level(g10: float, g01: float) -> float:
+    """ρ_c of the growth law Γ_k = c_kΓ₁₀ + s_kΓ₀₁ < 0 ⟺ ρ_kΓ₁₀ + (1 − ρ_k)Γ₀₁ < 0 (per unit view variance
+    b_k = c_k + s_k, augmented negatives): ρ_c = Γ₀₁/(Γ₀₁ − Γ₁₀) when signal helps more than noise (Γ₁₀ < Γ₀₁).
+    Negative when Γ₀₁ < 0 — every direction grows, zero-signal ones included (docs/theory.md §14.6); −1 when both
+    are negative but noise would help more than signal (every direction grows; never measured); 1 (nothing grows)
+    when neither helps."""
+    if g10 < g01:
+        return float(g01 / (g01 - g10))
+    return -1.0 if g01 < 0 else 1.0
 
 
 def _active_set(pairs: tuple[np.ndarray, np.ndarray, np.ndarray], rho: np.ndarray, start: np.ndarray,
-                free: np.ndarray, kappa: float, n_batch: int,
-                protocol: str) -> tuple[np.ndarray, float, dict[str, float], bool] | None:
+                free: np.ndarray, kappa: float, n_batch: int, protocol: str,
+                pair_c: np.ndarray | None = None) -> tuple[np.ndarray, float, dict[str, float], bool] | None:
     """Gains g (Σ = 1) on the pair rule `pairs` = (a, p, b_c), the critical SNR ρ_c, the loss statistics and whether
     the active set settled — or None where the negatives' sum is not self-averaging (relvar > RELVAR_MAX).
 
@@ -371,9 +432,10 @@ def _active_set(pairs: tuple[np.ndarray, np.ndarray, np.ndarray], rho: np.ndarra
     def solve(free: np.ndarray, start: np.ndarray, options: dict) -> np.ndarray:
         idx = np.flatnonzero(free)
         cols = (a2[:, idx], p2[:, idx], ap[:, idx], b_c[idx])
+        pairs = None if pair_c is None else pair_c[idx]
 
         def fun(x: np.ndarray) -> tuple[float, np.ndarray]:
-            value, grad, _ = reduced_loss(x, *cols, kappa, n_batch)
+            value, grad, _ = reduced_loss(x, *cols, kappa, n_batch, pairs)
             pen = x.sum() - 1.0  # fixes the free scale
             return value + pen * pen, grad + 2 * pen
 
@@ -388,12 +450,8 @@ def _active_set(pairs: tuple[np.ndarray, np.ndarray, np.ndarray], rho: np.ndarra
         alive set outside the threshold band (a direction inside it is reported in the range either way)."""
         dead = g <= 0
         g10, g01, stats = _virtual_growth(g[~dead], a2[:, ~dead], p2[:, ~dead], ap[:, ~dead], b_c[~dead], kappa,
-                                          n_batch, protocol)
-        if g10 < 0 and g01 > 0:  # survive iff c Γ₁₀ + s Γ₀₁ < 0 ⟺ c/s > −Γ₀₁/Γ₁₀ ⟺ ρ > ρ_c
-            ratio = -g01 / g10
-            rho_c = ratio / (1 + ratio)
-        else:
-            rho_c = 0.0 if g10 < 0 else 1.0
+                                          n_batch, protocol, None if pair_c is None else pair_c[~dead])
+        rho_c = snr_level(g10, g01)
         near = np.abs(rho - rho_c) <= SNR_BAND
         return rho_c, stats, bool(np.array_equal((rho > rho_c) | near, ~dead | near))
 
@@ -423,3 +481,38 @@ def _active_set(pairs: tuple[np.ndarray, np.ndarray, np.ndarray], rho: np.ndarra
         start = np.where(free & dead, 0.02 * g.max(), g)
         tight = False
     return g, rho_c, stats, False
+
+
+# ---- the solver table's row 'learned_point_cosine' (sslscape.theory.solvers): covers (above), prediction,
+#      thresholds, knob_changes -----------------------------------------------------------------------------------
+def thresholds(spec: Spec, moments: Moments) -> Thresholds:
+    """No per-direction noise scale or temperature: both move ρ_c itself (a noise scan of the sweep's spec keeps six
+    directions up to σ ≈ 49, where ρ_c held would say 1.9) — `sslscape advise` scans the solver instead; weight
+    decay never acts (a scale-invariant loss)."""
+    return Thresholds(kind="snr_level", order="learned_point", critical_weight_decay=(), critical_noise_scale=None)
+
+
+def prediction(spec: Spec, moments: Moments, budget: Any = None) -> Prediction:
+    """The reduced solver's answer as the theory's (docs/theory.md §14); TheoryDeclined where it does not apply."""
+    res = cosine_infonce_prediction(spec, moments)
+    if res is None:
+        raise TheoryDeclined("the reduced cosine-InfoNCE solver does not cover this batch size and temperature (a "
+                             "few negatives dominate the softmax) or no direction carries signal")
+    form = "NT-Xent" if spec.objective == "ntxent" else "InfoNCE"
+    notes = [f"{form}, cosine similarity: direction k survives iff its signal-to-noise ratio ρ_k = c_k/(c_k + s_k) "
+             f"exceeds ρ_c = {res.snr_critical:.3f}, set by the learned point of the others (p̄ = "
+             f"{res.positive_weight:.3f}); weight decay never changes the rank (a scale-invariant loss)", *res.notes]
+    return make_prediction(spec, alive=res.rank, spectrum=res.spectrum, thresholds=thresholds(spec, moments),
+                           capacity=capacity_of(spec, moments), notes=notes, method="cosine_snr_level", loss=None,
+                           embed_dim=len(res.spectrum), positive_weight=res.positive_weight,
+                           alive_max=max(res.rank_max, res.rank))
+
+
+def knob_changes(spec: Spec, knob: str, pred: Prediction) -> tuple[list[float] | None, str]:
+    """Weight decay never changes the rank; every other knob moves ρ_c: scan the solver (`advise`)."""
+    if knob == "weight_decay":
+        return [], ("InfoNCE with cosine similarity is scale-invariant: the weight decay never changes which "
+                    "directions survive (their signal-to-noise ratio against ρ_c decides; docs/theory.md §14)")
+    if knob == "noise_scale" and spec.augmentation.noise_cov is None:
+        return [], "the spec has no augmentation noise_cov to scale; give augmentation.noise_cov"
+    return None, ""

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -33,19 +34,20 @@ from ..errors import UserError
 from ..io import load_samples
 from ..moments import Moments, psd_factor
 from ..objectives import PREDICTIVE, byol_loss, logits_with_positive, normalize_embeddings, simsiam_loss, view_loss
+from ..objectives.ntxent import ntxent_logits
+from ..objectives.registry import STACKABLE, objective
+from ..recipe import LARGE_N, LR, PREDICTOR_NOISE, STEPS, cosine_lr, start_scale
 from ..spec import Spec
+from ._clock import Clock, OutOfTime
 from ._optim import deep_shapes, lbfgs_minimise, product
 from .solve import embedding_spectrum
 
-LARGE_N = 512  # the "large-batch" limit of the exact order: (1 − 1/N) = 0.998; halves the N² logits of 1024
-STACKABLE = ("infonce", "spectral")  # objectives whose losses accept stacked (n_batches, n, d) inputs
 
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ExactSolution:
     weights: np.ndarray            # Ŵ = W_L⋯W_1, bias as the last column when present (d × D̂)
     loss: float
-    embedding_spectrum: np.ndarray
+    spectrum: np.ndarray           # predicted eigenvalues of Ŵ Cov(x̂) Ŵᵀ, descending
     rank: int
     positive_weight: float | None  # mean softmax weight p̄ of the positive pair (InfoNCE), else None
     method: str
@@ -62,11 +64,8 @@ def solution_rank(spectrum: np.ndarray, data_cov: np.ndarray) -> int:
 
 
 def is_scale_invariant(spec: Spec) -> bool:
-    if spec.objective == "barlow":
-        return spec.normalization != "none"
-    if spec.objective in ("infonce", "spectral", "vicreg"):
-        return spec.normalization != "none" or (spec.objective == "infonce" and spec.similarity == "cosine")
-    return False
+    """The spec's loss is unchanged by rescaling W (the objectives registry's rule: a normalisation, cosine)."""
+    return objective(spec.objective).scale_invariant(spec.similarity, spec.normalization)
 
 
 def sample_views(spec: Spec, moments: Moments, n_pairs: int, seed: int) -> tuple[torch.Tensor, torch.Tensor,
@@ -110,31 +109,6 @@ def _pairs(spec: Spec, clean: torch.Tensor, v1: torch.Tensor, v2: torch.Tensor):
     return clean, v2, clean
 
 
-class _OutOfTime(Exception):
-    """Raised inside the L-BFGS closure once the time budget is spent (the best state so far is kept)."""
-
-
-@dataclass
-class Budget:
-    """Progress and a time limit for the exact solver: `progress(done, total)` per loss evaluation (total is the
-    expected number), and after `max_seconds` the solve stops with the best answer so far (`converged=False`)."""
-
-    expected: int
-    progress: Callable[[int, int], None] | None = None
-    max_seconds: float | None = None
-    done: int = 0
-    started: float = field(default_factory=time.perf_counter)
-    out_of_time: bool = False
-
-    def tick(self) -> None:
-        self.done += 1
-        if self.progress is not None:
-            self.progress(min(self.done, self.expected), self.expected)
-        if self.max_seconds is not None and time.perf_counter() - self.started > self.max_seconds:
-            self.out_of_time = True
-            raise _OutOfTime
-
-
 EVALS_PER_START = 60  # loss evaluations an L-BFGS start typically takes here (measured: 45–140)
 
 
@@ -144,9 +118,9 @@ def _warm_start(spec: Spec, moments: Moments, d: int, dim: int) -> np.ndarray | 
     from .landscape import landscape
     from .solve import closed_form_minimum, single_product_form
 
-    if spec.depth != 1 or spec.bias or spec.objective not in ("infonce", "spectral", "barlow"):
+    if spec.depth != 1 or spec.bias or spec.objective not in ("infonce", "ntxent", "spectral", "barlow"):
         return None
-    near = spec.with_updates(similarity="dot" if spec.objective == "infonce" else spec.similarity,
+    near = spec.with_updates(similarity="dot" if spec.objective in ("infonce", "ntxent") else spec.similarity,
                              normalization="none")
     land = landscape(near, moments)
     b = single_product_form(land) if land.expandable else None
@@ -172,7 +146,7 @@ def estimate_seconds(spec: Spec, moments: Moments, n_pairs: int = 4096, n_starts
         anchor, positive, _ = _pairs(spec, clean, v1, v2)
         t = time.perf_counter()
         _integrate_predictive(spec, anchor, positive, d, np.eye(dim), steps=20)
-        return (time.perf_counter() - t) * PREDICTIVE_STEPS / 20
+        return (time.perf_counter() - t) * STEPS / 20
     clean, v1, v2 = sample_views(spec, moments, n_pairs, spec.seed)
     anchor, positive, negatives = _pairs(spec, clean, v1, v2)
     n = spec.batch_size or LARGE_N
@@ -210,7 +184,7 @@ def exact_solution(spec: Spec, moments: Moments, n_pairs: int = 4096, n_starts: 
     dim = moments.dim
     d = spec.embed_dim or dim
     data_cov = moments.cov if not spec.bias else np.pad(moments.cov, ((0, 1), (0, 1)))
-    budget = Budget(SEARCH_EVALS_PER_START * n_starts + POLISH_EVALS, progress, max_seconds)
+    budget = Clock(SEARCH_EVALS_PER_START * n_starts + POLISH_EVALS, progress, max_seconds)
     if spec.objective in PREDICTIVE:
         clean, v1, v2 = sample_views(spec, moments, PREDICTIVE_SAMPLE, spec.seed)
         anchor, positive, _ = _pairs(spec, clean, v1, v2)
@@ -236,7 +210,7 @@ def exact_solution(spec: Spec, moments: Moments, n_pairs: int = 4096, n_starts: 
         problem = _ExactProblem(spec, *data[dtype], factors, bias, n, n_batches, scale_inv, budget)
         try:
             value = lbfgs_minimise(factors + ([bias] if spec.bias else []), problem.loss, max_iter, **tolerances)
-        except _OutOfTime:
+        except OutOfTime:
             with torch.no_grad():
                 value = float(problem.loss(count=False))
         return value, problem
@@ -261,7 +235,9 @@ def exact_solution(spec: Spec, moments: Moments, n_pairs: int = 4096, n_starts: 
             best = (value, [f.detach().clone() for f in factors], bias.detach().clone())
         if budget.out_of_time:
             break
-    assert best is not None, "every start of the exact solver diverged"
+    if best is None:
+        raise UserError("every start of the exact solver diverged (a non-finite loss): check the spec's scales "
+                        "(variances, temperature, weight decay) — docs/theory.md §6")
     factors = [f.double().requires_grad_() for f in best[1]]
     bias = best[2].double().requires_grad_(spec.bias)
     if search != torch.float64 and not budget.out_of_time:  # polish the best start in float64
@@ -270,11 +246,12 @@ def exact_solution(spec: Spec, moments: Moments, n_pairs: int = 4096, n_starts: 
         value, problem = best[0], _ExactProblem(spec, *data[torch.float64], factors, bias, n, n_batches, scale_inv)
     weights = problem.weights()
     spec_ev = embedding_spectrum(weights, data_cov, d)
-    p_bar = _positive_weight(spec, anchor, positive, negatives, weights, n) if spec.objective == "infonce" else None
+    p_bar = (_positive_weight(spec, anchor, positive, negatives, weights, n)
+             if spec.objective in ("infonce", "ntxent") else None)
     rank = solution_rank(spec_ev, data_cov)
-    return ExactSolution(weights, float(value), spec_ev, rank, p_bar, "exact_lbfgs",
-                         converged=not budget.out_of_time, evaluations=budget.done,
-                         wall_s=time.perf_counter() - budget.started)
+    return ExactSolution(weights=weights, loss=float(value), spectrum=spec_ev, rank=rank, positive_weight=p_bar,
+                         method="exact_lbfgs", converged=not budget.out_of_time, evaluations=budget.done,
+                         wall_s=budget.elapsed)
 
 
 @dataclass
@@ -290,7 +267,7 @@ class _ExactProblem:
     batch: int
     n_batches: int
     scale_invariant: bool
-    budget: Budget | None = None
+    budget: Clock | None = None
 
     def product(self) -> torch.Tensor:
         w = product(self.factors)
@@ -330,27 +307,16 @@ def _positive_weight(spec: Spec, anchor, positive, negatives, weights: np.ndarra
     z = [stack(anchor), stack(positive), stack(negatives)]
     if spec.normalization != "none":
         z = [None if t is None else normalize_embeddings(t, spec.normalization) for t in z]
+    if spec.objective == "ntxent":  # 2N anchors, each against the other 2N − 1 embeddings
+        logits, pos = ntxent_logits(z[0], z[1], temperature=spec.temperature, similarity=spec.similarity)
+        share = torch.softmax(logits, dim=-1).gather(-1, pos.expand(k, -1)[..., None])
+        return float(share.mean())
     logits = logits_with_positive(z[0], z[1], z[2], spec.similarity) / spec.temperature  # (k, n, n)
     return float(torch.softmax(logits, dim=-1).diagonal(dim1=-2, dim2=-1).mean())
 
 
-def positive_weight_at(spec: Spec, moments: Moments, weights: np.ndarray, n_pairs: int | None = None) -> float:
-    """p̄ of an InfoNCE spec at given weights (e.g. the quartic minimiser), on a fixed seeded sample.
-
-    Default sample: max(1024, 2N) pairs (capped at 4096): p̄ to about ±0.01, in a few milliseconds.
-    """
-    n_pairs = n_pairs or min(4096, max(1024, 2 * (spec.batch_size or LARGE_N)))
-    clean, v1, v2 = sample_views(spec, moments, n_pairs, spec.seed)
-    anchor, positive, negatives = _pairs(spec, clean, v1, v2)
-    return _positive_weight(spec, anchor, positive, negatives, weights, min(spec.batch_size or LARGE_N, n_pairs))
-
-
 # SimSiam/BYOL: the integrated dynamics answer the trainer's problem — compare's recipe (`sslscape.compare`), with
 # full-batch gradient descent on the fixed moment-matched sample instead of fresh minibatches and Adam
-PREDICTIVE_STEPS = 3000      # compare.COMPARE_STEPS
-PREDICTIVE_LR = 1e-2         # compare.COMPARE_LR, cosine schedule to 0: gradient time T = Σ lr_t = 15
-TRAINER_INIT_SCALE = 1.0     # training/config.py ModelConfig.init_scale
-TRAINER_PREDICTOR_NOISE = 0.1  # training/models.py linear_predictor: P₀ = I + 0.1 G/√d
 
 
 def trainer_start(spec: Spec, dim: int, d: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -359,19 +325,14 @@ def trainer_start(spec: Spec, dim: int, d: int) -> tuple[torch.Tensor, torch.Ten
     in float32), returned as float64. Replicated here because the theory never imports the trainer; the test
     tests/theory/test_exact_dynamics.py::test_integrator_starts_like_the_trainer compares the two."""
     gen = torch.Generator().manual_seed(spec.seed)
-    w = torch.randn(d, dim, generator=gen) * TRAINER_INIT_SCALE / np.sqrt(dim)
-    p = torch.eye(d) + TRAINER_PREDICTOR_NOISE * torch.randn(d, d, generator=gen) / np.sqrt(d)
+    w = torch.randn(d, dim, generator=gen) * start_scale(spec) / np.sqrt(dim)
+    p = torch.eye(d) + PREDICTOR_NOISE * torch.randn(d, d, generator=gen) / np.sqrt(d)
     return w.double(), p.double()
 
 
-def _cosine_lr(step: int, steps: int, lr: float) -> float:
-    """compare's schedule (training/optim.py `lr_at` with kind 'cosine', no warm-up, min_lr_ratio 0)."""
-    return lr * 0.5 * (1.0 + np.cos(np.pi * min(1.0, step / max(1, steps))))
-
-
 def _integrate_predictive(spec: Spec, anchor: torch.Tensor, positive: torch.Tensor, d: int,
-                          data_cov: np.ndarray, budget: Budget | None = None, steps: int = PREDICTIVE_STEPS,
-                          lr: float = PREDICTIVE_LR) -> ExactSolution:
+                          data_cov: np.ndarray, budget: Clock | None = None, steps: int = STEPS,
+                          lr: float = LR) -> ExactSolution:
     """Gradient dynamics of SimSiam/BYOL with a linear predictor (no loss to minimise), answering the trainer's
     problem: the trainer's start (`trainer_start`), its symmetrised loss (`sslscape.objectives`, the spec's
     similarity) + γ(‖W‖² + ‖P‖²), its cosine learning-rate schedule and step count, the EMA target updated after
@@ -396,7 +357,7 @@ def _integrate_predictive(spec: Spec, anchor: torch.Tensor, positive: torch.Tens
         if budget is not None:
             try:
                 budget.tick()
-            except _OutOfTime:
+            except OutOfTime:
                 break
         if cross is not None:
             with torch.no_grad():
@@ -413,7 +374,7 @@ def _integrate_predictive(spec: Spec, anchor: torch.Tensor, positive: torch.Tens
                 loss = byol_loss(za @ pred.T, zp @ pred.T, xa @ target.T, xp @ target.T, similarity=sim)
             loss = loss + spec.weight_decay * ((w * w).sum() + (pred * pred).sum())
             gw, gp = torch.autograd.grad(loss, [w, pred])
-        step_lr = _cosine_lr(step, steps, lr)
+        step_lr = cosine_lr(step, steps, lr)
         with torch.no_grad():
             w -= step_lr * gw
             pred -= step_lr * gp
@@ -429,6 +390,47 @@ def _integrate_predictive(spec: Spec, anchor: torch.Tensor, positive: torch.Tens
     spec_ev = embedding_spectrum(weights, data_cov[:dim, :dim], d)
     rank = solution_rank(spec_ev, data_cov)
     done = budget is None or not budget.out_of_time
-    return ExactSolution(weights, float(loss.detach()), spec_ev, rank, None, method, converged=done,
-                         evaluations=budget.done if budget else steps,
-                         wall_s=time.perf_counter() - budget.started if budget else 0.0)
+    return ExactSolution(weights=weights, loss=float(loss.detach()), spectrum=spec_ev, rank=rank,
+                         positive_weight=None, method=method, converged=done,
+                         evaluations=budget.done if budget else steps, wall_s=budget.elapsed if budget else 0.0)
+
+
+# ---- the solver table's rows 'exact_lbfgs' and 'exact_dynamics' (sslscape.theory.solvers; their `covers`: the
+# torch-free theory/exact_scope.py, so that planning never imports torch) ----------------------------------------------
+
+
+def _prediction(spec: Spec, moments: Moments, budget: Any) -> Any:
+    from .prediction import capacity_of, make_prediction
+    from .solvers import closed_form_thresholds
+
+    thresholds = closed_form_thresholds(spec, moments)
+    notes = [f"critical values: the {thresholds.order} order's (the exact solver gives none)"] if thresholds.order \
+        else []
+    sol = exact_solution(spec, moments, progress=getattr(budget, "progress", None),
+                         max_seconds=getattr(budget, "max_seconds", None))
+    if sol.method == "dynamics_diverged":
+        notes.append("the stop-gradient dynamics diverged (an unnormalised loss with a linear predictor has no "
+                     "stable non-zero state): the rank is what the run shows, its fastest direction")
+    if not sol.converged:
+        notes.append(f"stopped after {sol.wall_s:.1f} s (max_seconds): the best answer so far, not converged "
+                     f"({sol.evaluations} evaluations)")
+    return make_prediction(spec, alive=sol.rank, spectrum=sol.spectrum, thresholds=thresholds,
+                           capacity=capacity_of(spec, moments), notes=notes, method=sol.method, loss=sol.loss,
+                           embed_dim=len(sol.spectrum), positive_weight=sol.positive_weight, converged=sol.converged)
+
+
+def prediction_lbfgs(spec: Spec, moments: Moments, budget: Any = None) -> Any:
+    """The exact sample loss minimised (module docstring); `budget` bounds and reports it."""
+    return _prediction(spec, moments, budget)
+
+
+def prediction_dynamics(spec: Spec, moments: Moments, budget: Any = None) -> Any:
+    """SimSiam/BYOL: the dynamics integrated from the trainer's start (`_integrate_predictive`)."""
+    return _prediction(spec, moments, budget)
+
+
+def estimate_lbfgs(spec: Spec, moments: Moments) -> float:
+    return estimate_seconds(spec, moments)
+
+
+estimate_dynamics = estimate_lbfgs

@@ -34,7 +34,7 @@ at the learned point (exact for the direction's fate at the spec's own γ); the 
 through γτ, so τ*_k = τ γ*_k/γ. As γ, τ, the noise scale or N move, p̄ moves with them: the values at which the
 rank changes are the roots of the re-solved growth (`rank_changes`, used by `advise`).
 
-Not covered (`not_covered` says why, docs/theory.md §5): euclidean similarity (given the anchor the negatives'
+Not covered (`covers` says why, docs/theory.md §5): euclidean similarity (given the anchor the negatives'
 logits a·c − |c|²/2 are a bounded, shifted non-central χ², not a Gaussian), cosine similarity / normalised
 embeddings (scale-invariant: no gains), depth > 1 (not convex in the end-to-end Gram matrix), a bias or a data
 mean (the minimiser is no longer diagonal), C and S without a common eigenbasis, sample-file data (the Gaussian
@@ -46,6 +46,7 @@ scipy (optimize, special, stats.qmc) is imported where used, so importing the th
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -55,12 +56,15 @@ from typing import Any
 import numpy as np
 
 from ..moments import Moments, moments_of
+from ..recipe import SOBOL_SEED
 from ..result import Result
-from ..spec import Spec
+from ..spec import Spec, softmax_candidates
 from ._linalg import joint_diagonals
+from .prediction import Prediction, TheoryDeclined, Thresholds, capacity_of, make_prediction
 
-__all__ = ["LearnedPoint", "Unsupported", "conditional_stats", "critical_value_self_consistent", "growth_at",
-           "learned_point_solution", "not_covered", "positive_weight", "rank_changes"]
+__all__ = ["LearnedPoint", "conditional_stats", "critical_value_self_consistent", "growth_at",
+           "covers", "knob_changes", "learned_point_solution", "positive_weight", "prediction",
+           "rank_changes", "thresholds"]
 
 # ---------------------------------------------------------------------------------------------------------------
 # 1. universal tables ψ₀(y, σ), ψ₂(y, σ) on a lattice y = Y_MIN + j·H, σ = r·SIG_STEP
@@ -74,11 +78,6 @@ U_TOP = 4.5                  # e^{−e^u} < 1e-39 above
 SIG_BOUND = SIG_MAX - 0.5    # reads clip σ here (the bicubic stencil needs two rows beyond)
 S_MIN, S_MAX = -60.0, 200.0  # reads clip S here
 N_QMC = 1024
-SOBOL_SEED = 20230501
-
-
-class Unsupported(ValueError):
-    """The spec is outside what the learned-point theory covers (the message says why)."""
 
 
 def _special() -> Any:
@@ -88,27 +87,66 @@ def _special() -> Any:
 
 
 @lru_cache(maxsize=1)
+def _grid() -> tuple[np.ndarray, np.ndarray, np.ndarray, int, np.ndarray, np.ndarray]:
+    """The ψ lattice: (y, σ rows, the padded x grid, y's offset in it, FFT frequencies ω, FFT of G − Φ on x)."""
+    ndtr = _special().ndtr
+    y = np.arange(round((Y_MAX - Y_MIN) / H) + 1) * H + Y_MIN
+    sig = np.arange(-2, round(SIG_MAX / SIG_STEP) + 3) * SIG_STEP
+    pad = H * round(9.0 * (SIG_MAX + 3 * SIG_STEP) / H)
+    x = np.arange(round((Y_MAX - Y_MIN + 2 * pad) / H) + 1) * H + (Y_MIN - pad)
+    r0 = -np.expm1(-np.exp(np.minimum(x, 700.0))) - ndtr(x)
+    omega = 2 * np.pi * np.fft.rfftfreq(x.size, d=H)
+    return y, sig, x, round(pad / H), omega, np.fft.rfft(r0)
+
+
+def _psi0_padded(sig: np.ndarray) -> np.ndarray:
+    """ψ₀(x, σ) on the whole padded grid, one row per σ (any values, not only the lattice's)."""
+    _, _, x, _, omega, f_r0 = _grid()
+    c0 = np.fft.irfft(f_r0[None] * np.exp(-0.5 * np.outer(sig**2, omega**2)), n=x.size)
+    return np.clip(c0 + _special().ndtr(x[None, :] / np.sqrt(1.0 + sig[:, None] ** 2)), 0.0, 1.0)
+
+
+@lru_cache(maxsize=1)
 def _psi_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(y, ψ₀, ψ₂) with rows = σ lattice (two mirrored rows in front: ψ is even in σ). ~70–300 ms, once.
 
     ψ₀ = Φ-part analytic + FFT convolution of the remainder G − Φ (G(x) = 1 − e^{−e^x}), which decays at both
     ends, so the periodic convolution has no wrap-around jump; absolute error ≈ 1e-13 (checked in the tests).
     """
-    ndtr = _special().ndtr
-    y = np.arange(round((Y_MAX - Y_MIN) / H) + 1) * H + Y_MIN
-    sig = np.arange(-2, round(SIG_MAX / SIG_STEP) + 3) * SIG_STEP
-    pad = H * round(9.0 * (SIG_MAX + 3 * SIG_STEP) / H)
-    x = np.arange(round((Y_MAX - Y_MIN + 2 * pad) / H) + 1) * H + (Y_MIN - pad)
-    ex = np.exp(np.minimum(x, 700.0))
-    r0 = -np.expm1(-ex) - ndtr(x)
-    k2 = np.where(x < 10.0, np.exp(np.minimum(2 * x - ex, 0.0)), 0.0)
-    omega = 2 * np.pi * np.fft.rfftfreq(x.size, d=H)
+    y, sig, x, lo, omega, _ = _grid()
+    k2 = np.where(x < 10.0, np.exp(np.minimum(2 * x - np.exp(np.minimum(x, 700.0)), 0.0)), 0.0)
     damp = np.exp(-0.5 * np.outer(sig**2, omega**2))
-    lo = round(pad / H)
-    c0 = np.fft.irfft(np.fft.rfft(r0)[None] * damp, n=x.size)[:, lo:lo + y.size]
     c2 = np.fft.irfft(np.fft.rfft(k2)[None] * damp, n=x.size)[:, lo:lo + y.size]
-    psi0 = np.clip(c0 + ndtr(y[None, :] / np.sqrt(1.0 + sig[:, None] ** 2)), 0.0, 1.0)
-    return y, psi0, np.clip(c2, 0.0, None)
+    return y, _psi0_padded(sig)[:, lo:lo + y.size], np.clip(c2, 0.0, None)
+
+
+# NT-Xent (docs/theory.md §15): an anchor's negatives come in pairs — the two views of one other example, whose
+# logits T, T' have equal variance σ² and correlation r (cross-view over view covariance along the anchor). Write
+# T = σ√r g₀ + σ√(1 − r) g₁, T' = σ√r g₀ + σ√(1 − r) g₂: given g₀ the two are i.i.d., so the pair's Laplace
+# transform E exp(−e^y (e^T + e^T')) = E_g₀[(1 − ψ₀(y + σ√r g₀, σ√(1 − r)))²] — the CLIP form's per-negative
+# transform with 1 − ψ₀ replaced by it, and N − 1 such factors (pairs) instead of N − 1 negatives.
+R_STEP = 0.05                   # lattice of the pair correlation r ∈ [0, 1]
+R_COUNT = round(1 / R_STEP) + 1
+
+
+@lru_cache(maxsize=4 * R_COUNT)
+def _pair_psi(r_index: int, n_rows: int) -> np.ndarray:
+    """ψ_pair(y, σ; r) = 1 − E_g₀[(1 − ψ₀(y + σ√r g₀, σ√(1 − r)))²] on the ψ lattice (the first `n_rows` σ rows),
+    r = r_index·R_STEP.
+
+    The square h = 1 − (1 − ψ₀)² at σ√(1 − r), then a Gaussian convolution of std σ√r done like ψ₀'s: Φ-part
+    analytic (h − Φ(x/√(1 + σ²(1 − r))) decays at both ends), the rest by FFT. 10–100 ms per r (by the σ rows
+    asked for), once per process; checked against direct quadrature in tests/theory/test_ntxent.py."""
+    y, sig, x, lo, omega, _ = _grid()
+    sig = sig[:n_rows]
+    r = r_index * R_STEP
+    sig_e, sig_x = sig * math.sqrt(max(1.0 - r, 0.0)), sig * math.sqrt(r)
+    psi = _psi0_padded(sig_e)
+    base = _special().ndtr(x[None, :] / np.sqrt(1.0 + sig_e[:, None] ** 2))
+    rem = psi * (2.0 - psi) - base
+    conv = np.fft.irfft(np.fft.rfft(rem, axis=1) * np.exp(-0.5 * np.outer(sig_x**2, omega**2)), n=x.size, axis=1)
+    out = conv[:, lo:lo + y.size] + _special().ndtr(y[None, :] / np.sqrt(1.0 + sig[:, None] ** 2))
+    return np.clip(out, 0.0, 1.0)
 
 
 _ROW0 = 2  # index of σ = 0 in the ψ tables
@@ -124,8 +162,9 @@ class _Conditional:
     not depend on which calls came before (tests/theory/test_finite_batch.py::test_deterministic_and_rank_capped).
     """
 
-    def __init__(self, n_batch: int):
+    def __init__(self, n_batch: int, pair_r: int | None = None):
         self.n = n_batch
+        self.pair_r = pair_r  # NT-Xent: N − 1 negative pairs of correlation r = pair_r·R_STEP (C₂ not tabulated)
         self.r_lo = self.r_hi = self.i_lo = self.i_hi = 0  # covered lattice box (inclusive), valid once tabs set
         self.tabs: np.ndarray | None = None                 # (3, rows, cols): P, ℓ, C₂
         self.builds = 0
@@ -145,9 +184,20 @@ class _Conditional:
             r_lo, r_hi = max(r_lo - 4, -2), min(r_hi + 4, round(SIG_MAX / SIG_STEP) + 2)
         self._build(r_lo, r_hi, i_lo, i_hi)
 
+    def ensure_box(self, r_lo: int, r_hi: int, i_lo: int, i_hi: int) -> None:
+        """Cover at least the lattice box (σ rows r_lo … r_hi, S columns i_lo … i_hi), exactly as asked if it is
+        built now (`_PairConditional` stacks the slices of one box)."""
+        if self.tabs is None or r_lo < self.r_lo or r_hi > self.r_hi or i_lo < self.i_lo or i_hi > self.i_hi:
+            if self.tabs is not None:
+                r_lo, r_hi = min(r_lo, self.r_lo), max(r_hi, self.r_hi)
+                i_lo, i_hi = min(i_lo, self.i_lo), max(i_hi, self.i_hi)
+            self._build(r_lo, r_hi, i_lo, i_hi)
+
     def _build(self, r_lo: int, r_hi: int, i_lo: int, i_hi: int) -> None:
         exp1 = _special().exp1
         y, psi0, psi2 = _psi_tables()
+        if self.pair_r is not None:  # one minus the Laplace transform of a negative pair instead of a negative
+            psi0 = _pair_psi(self.pair_r, 16 * math.ceil((r_hi + _ROW0 + 1) / 16))
         rows = slice(r_lo + _ROW0, r_hi + _ROW0 + 1)
         p0, p2 = psi0[rows], psi2[rows]
         n = self.n
@@ -182,7 +232,7 @@ class _Conditional:
 
         p_tab = f[:, cols] @ view(ker_w)
         l_tab = one_minus_f[:, cols] @ view(ker_e)
-        c_tab = hh[:, cols] @ view(ker_e)
+        c_tab = hh[:, cols] @ view(ker_e) if self.pair_r is None else np.full_like(p_tab, np.nan)
         # tails: below row r's start F = 1 (P gains ∫ w = 1 − exp(−e^u)); above Y_MAX 1 − F = 1 (ℓ gains E₁(e^u))
         u_lo = s_vals[None, :] + y[start][:, None] - h / 2
         p_tab += -np.expm1(-np.exp(np.minimum(u_lo, 50.0)))
@@ -240,10 +290,106 @@ def _catmull(t: np.ndarray, derivs: bool = True) -> tuple[np.ndarray, np.ndarray
     return powers @ _CATMULL, (powers[:, :3] @ _CATMULL_D if derivs else None)
 
 
+@lru_cache(maxsize=32 * R_COUNT)
+def _conditional(n_batch: int, pair_r: int | None = None) -> _Conditional:
+    """The per-N tables (NT-Xent: per N and lattice correlation index), built lazily and kept for the process
+    (answers never depend on the cache's history)."""
+    return _Conditional(n_batch, pair_r)
+
+
+class _PairConditional:
+    """NT-Xent's P(S, σ, r) and ℓ(S, σ, r): the per-r tables of `_Conditional` on the lattice r = j·R_STEP, stacked
+    over a common (σ, S) box and read by bicubic Catmull-Rom in (σ, S) times 4-point Lagrange in r (the stencil
+    shifted inside [0, 1] at the ends) — one gather of 64 entries per point. The same `read` as `_Conditional`
+    with r given, and ∂/∂r appended to each (value, ∂/∂σ, ∂/∂S) when `derivs`."""
+
+    def __init__(self, n_batch: int):
+        self.n = n_batch
+        self.box: tuple[int, int, int, int, int, int] | None = None  # (j_lo, j_hi, r_lo, r_hi, i_lo, i_hi)
+        self.stack: np.ndarray | None = None                            # (2, J, rows, cols): P, ℓ
+
+    def _ensure(self, sig: np.ndarray, s: np.ndarray, j_lo: int, j_hi: int) -> None:
+        want = (j_lo, j_hi, max(int(np.floor(sig.min() / SIG_STEP)) - 2, -2), int(np.floor(sig.max() / SIG_STEP)) + 3,
+                int(np.floor(s.min() / (S_STEP_UNITS * H))) - 2, int(np.floor(s.max() / (S_STEP_UNITS * H))) + 3)
+        box = self.box
+        if box is not None and want[0] >= box[0] and want[1] <= box[1] and want[2] >= box[2] \
+                and want[3] <= box[3] and want[4] >= box[4] and want[5] <= box[5]:
+            return
+        if box is not None:  # grow with slack, as `_Conditional.ensure` does
+            want = (min(want[0], box[0]), max(want[1], box[1]), max(min(want[2], box[2]) - 4, -2),
+                    min(max(want[3], box[3]) + 4, round(SIG_MAX / SIG_STEP) + 2), min(want[4], box[4]) - 20,
+                    max(want[5], box[5]) + 20)
+        j_lo, j_hi, r_lo, r_hi, i_lo, i_hi = want
+        slices = []
+        for j in range(j_lo, j_hi + 1):
+            cond = _conditional(self.n, j)
+            cond.ensure_box(r_lo, r_hi, i_lo, i_hi)
+            assert cond.tabs is not None
+            slices.append(cond.tabs[:2, r_lo - cond.r_lo:r_hi - cond.r_lo + 1, i_lo - cond.i_lo:i_hi - cond.i_lo + 1])
+        self.stack = np.stack(slices, axis=1)
+        self.box = want
+
+    def read(self, sig: np.ndarray, s: np.ndarray, r: np.ndarray, which: tuple[int, ...] = (0, 1),
+             derivs: bool = False) -> list[Any]:
+        sig = np.minimum(sig, SIG_BOUND)
+        s = np.clip(s, S_MIN, S_MAX)
+        fj = np.clip(r, 0.0, 1.0) / R_STEP
+        j0 = np.clip(np.floor(fj).astype(np.intp) - 1, 0, R_COUNT - 4)   # r stencil j0 … j0 + 3
+        self._ensure(sig, s, int(j0.min()), int(j0.max()) + 3)
+        assert self.stack is not None and self.box is not None
+        j_lo, _, r_lo, _, i_lo, _ = self.box
+        wj, dwj = _lagrange4(fj - j0)
+        dwj = dwj / R_STEP
+        fr = sig * (1.0 / SIG_STEP) - r_lo
+        fc = s * (1.0 / (S_STEP_UNITS * H)) - i_lo
+        r0, c0 = fr.astype(np.intp), fc.astype(np.intp)
+        wr, dwr = _catmull(fr - r0, derivs)
+        wc, dwc = _catmull(fc - c0, derivs)
+        _, nj, nrow, ncol = self.stack.shape
+        flat = (((j0 - j_lo) * nrow + r0 - 1) * ncol + c0 - 1)[:, None] + _offsets3(nrow, ncol)[None, :]  # (M, 64)
+        w_sc = (wr[:, :, None] * wc[:, None, :]).reshape(-1, 16)                             # (σ, S) weights
+        out: list[Any] = []
+        for k in which:
+            patch = self.stack[k].ravel().take(flat).reshape(-1, 4, 16)                        # (M, j, σ·S)
+            per_r = np.einsum("mjk,mk->mj", patch, w_sc)                                       # each r slice
+            val = np.einsum("mj,mj->m", per_r, wj)
+            if derivs:
+                at_r = np.einsum("mjk,mj->mk", patch, wj)                                      # r interpolated
+                d_sig = np.einsum("mk,mk->m", at_r, (dwr[:, :, None] * wc[:, None, :]).reshape(-1, 16))
+                d_s = np.einsum("mk,mk->m", at_r, (wr[:, :, None] * dwc[:, None, :]).reshape(-1, 16))
+                out.append((val, d_sig * (1.0 / SIG_STEP), d_s * (1.0 / (S_STEP_UNITS * H)),
+                            np.einsum("mj,mj->m", per_r, dwj)))
+            else:
+                out.append(val)
+        return out
+
+
+@lru_cache(maxsize=64)
+def _offsets3(nrow: int, ncol: int) -> np.ndarray:
+    """Flat offsets of a 4 × 4 × 4 (r, σ, S) stencil in a (J, nrow, ncol) stack."""
+    return ((np.arange(4)[:, None, None] * nrow + np.arange(4)[None, :, None]) * ncol
+            + np.arange(4)[None, None, :]).ravel()
+
+
+# 4-point Lagrange weights of the nodes 0, 1, 2, 3 as cubic polynomials in t: [1, t, t², t³] @ _LAGRANGE
+_LAGRANGE = np.array([[1.0, 0.0, 0.0, 0.0], [-11 / 6, 3.0, -1.5, 1 / 3], [1.0, -2.5, 2.0, -0.5],
+                      [-1 / 6, 0.5, -0.5, 1 / 6]])
+
+
+def _lagrange4(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Weights of the 4-point Lagrange interpolant at nodes 0, 1, 2, 3 and their t-derivatives, (M, 4) each."""
+    powers = np.stack([np.ones_like(t), t, t * t, t * t * t], axis=1)
+    return powers @ _LAGRANGE, (powers[:, :3] * np.array([1.0, 2.0, 3.0])) @ _LAGRANGE[1:]
+
+
 @lru_cache(maxsize=32)
-def _conditional(n_batch: int) -> _Conditional:
-    """The per-N tables, built lazily and kept for the process (answers never depend on the cache's history)."""
-    return _Conditional(n_batch)
+def _pair_conditional(n_batch: int) -> _PairConditional:
+    return _PairConditional(n_batch)
+
+
+def _conditional_of(prob: _Problem) -> Any:
+    """The tables of the problem's candidate structure: i.i.d. negatives (infonce) or view pairs (ntxent)."""
+    return _conditional(prob.n_batch) if prob.pair_c is None else _pair_conditional(prob.n_batch)
 
 
 def conditional_stats(s: np.ndarray, sig: np.ndarray, n_batch: int) -> dict[str, np.ndarray]:
@@ -270,12 +416,22 @@ class _Problem:
     gamma: float
     n_batch: int
     embed_dim: int
+    n_cand: int = 0                   # softmax candidates per anchor K: N (infonce), 2N − 1 (ntxent)
+    pair_c: np.ndarray | None = None  # ntxent: Cov of a negative example's two views (= C); None: i.i.d. negatives
 
 
-def not_covered(spec: Spec, moments: Moments | None = None) -> str | None:
-    """Why the learned-point closed form does not apply to `spec` (one phrase), or None when it does."""
+def covers(spec: Spec, moments: Moments | None = None) -> str | None:
+    """None when the learned-point closed form covers `spec`, else why not (one phrase): the solver table's
+    `covers` (`sslscape.theory.solvers`). NT-Xent has its own row (`theory/ntxent.py`) on the same conditions."""
     if spec.objective != "infonce":
-        return f"objective {spec.objective}: the learned-point closed form is InfoNCE's"
+        return f"objective {spec.objective}: the learned-point closed form is InfoNCE's (NT-Xent: theory/ntxent.py)"
+    return conditions(spec, moments)
+
+
+def conditions(spec: Spec, moments: Moments | None = None) -> str | None:
+    """What the learned point needs of a spec of either form (CLIP-form InfoNCE or NT-Xent): None, or why not."""
+    if spec.objective not in ("infonce", "ntxent"):
+        return f"objective {spec.objective}: the learned-point closed form is InfoNCE's and NT-Xent's"
     if spec.batch_size is None:
         return "no batch_size: the N → ∞ limit is the quartic closed form (p̄ → 0)"
     if spec.similarity == "euclidean":
@@ -300,15 +456,15 @@ def not_covered(spec: Spec, moments: Moments | None = None) -> str | None:
 
 
 def _check_covered(spec: Spec, moments: Moments | None = None) -> None:
-    reason = not_covered(spec, moments)
+    reason = conditions(spec, moments)
     if reason is not None:
-        raise Unsupported(reason)
+        raise TheoryDeclined(reason)
 
 
 def _problem(spec: Spec, moments: Moments | None = None) -> _Problem:
     m = moments if moments is not None else moments_of(spec)
     _check_covered(spec, m)
-    c, s = joint_diagonals(m.cov, m.noise_cov)  # a common eigenbasis: checked in not_covered
+    c, s = joint_diagonals(m.cov, m.noise_cov)  # a common eigenbasis: checked in covers
     order = np.lexsort((-s, -c))
     c, s = np.clip(c[order], 0, None), np.clip(s[order], 0, None)
     tau = float(spec.temperature)
@@ -321,8 +477,10 @@ def _problem(spec: Spec, moments: Moments | None = None) -> _Problem:
         v = np.where(m2a > 0, m2p - c**2 / np.where(m2a > 0, m2a, 1.0), m2p)
     growth = c / tau  # a_k^∞: the landscape's (1 − p)·C/τ without (1 − p)
     d = spec.embed_dim if spec.embed_dim is not None else c.size
-    return _Problem(c, s, m2a, rho, np.clip(v, 0, None), sc, growth, tau, float(spec.weight_decay),
-                    int(spec.batch_size or 0), int(d))
+    n_batch = int(spec.batch_size or 0)
+    return _Problem(c, s, m2a, rho, np.clip(v, 0, None), sc, growth, tau, float(spec.weight_decay), n_batch, int(d),
+                    n_cand=softmax_candidates(spec.objective, n_batch),
+                    pair_c=c.copy() if spec.objective == "ntxent" else None)
 
 
 @lru_cache(maxsize=64)
@@ -372,6 +530,7 @@ class _Groups:
     growth: np.ndarray
     aa: np.ndarray          # |a|²_G per quadrature point (M, G)
     ap: np.ndarray          # (a·p)_G
+    pc: np.ndarray | None = None  # ntxent: cross-view covariance of the negative pairs per group
 
 
 def _groups(prob: _Problem, members: list[np.ndarray], n_qmc: int) -> _Groups:
@@ -382,7 +541,7 @@ def _groups(prob: _Problem, members: list[np.ndarray], n_qmc: int) -> _Groups:
     aa = m2a * r2
     ap = rho * aa + np.sqrt(v * aa) * zeta           # a·p = ρ|a|² + √v (a·η), a·η | a ~ N(0, |a|²)
     return _Groups(members, np.asarray(sizes, float), prob.c[first], m2a, prob.sc[first], prob.growth[first],
-                   aa, ap)
+                   aa, ap, None if prob.pair_c is None else prob.pair_c[first])
 
 
 def _group_members(prob: _Problem, keep: np.ndarray) -> list[np.ndarray]:
@@ -413,20 +572,37 @@ def _logits(prob: _Problem, grp: _Groups, g: np.ndarray) -> tuple[np.ndarray, np
 def _loss_grad(prob: _Problem, grp: _Groups, g: np.ndarray, cond: _Conditional) -> tuple[float, np.ndarray]:
     """E ℓ + γ Σ n_G g_G and its gradient in the group gains (chain rule through the bicubic ℓ(σ, S))."""
     s, sig = _logits(prob, grp, g)
-    ((loss, l_sig, l_s),) = cond.read(sig, s, which=(1,), derivs=True)
     tau = prob.tau
     ds = grp.ap / tau                                   # ∂S/∂g_G
     with np.errstate(divide="ignore", invalid="ignore"):
         dsig = np.where(sig[:, None] > 1e-12,           # ∂σ/∂g_G = g_G Σ_c |a|²_G / (τ² σ)
                         grp.aa * (g * grp.sc) / (tau**2 * np.maximum(sig[:, None], 1e-300)), 0.0)
-    grad = (l_s[:, None] * ds + l_sig[:, None] * dsig).mean(0) + prob.gamma * grp.n
+    if grp.pc is None:
+        ((loss, l_sig, l_s),) = cond.read(sig, s, which=(1,), derivs=True)
+        extra = 0.0
+    else:  # NT-Xent: the negative pairs' correlation r moves with the gains too
+        r, dr = _pair_corr(grp, g)
+        ((loss, l_sig, l_s, l_r),) = cond.read(sig, s, r, which=(1,), derivs=True)
+        extra = l_r[:, None] * dr
+    grad = (l_s[:, None] * ds + l_sig[:, None] * dsig + extra).mean(0) + prob.gamma * grp.n
     return float(loss.mean() + prob.gamma * grp.n @ g), grad
 
 
 def _p_bar(prob: _Problem, grp: _Groups, g: np.ndarray, cond: _Conditional) -> float:
     s, sig = _logits(prob, grp, g)
-    (p,) = cond.read(sig, s, which=(0,))
+    (p,) = cond.read(sig, s, which=(0,)) if grp.pc is None else cond.read(sig, s, _pair_corr(grp, g)[0], which=(0,))
     return float(np.clip(p, 0.0, 1.0).mean())
+
+
+def _pair_corr(grp: _Groups, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """NT-Xent: the correlation r = aᵀGCGa / aᵀGΣ_cGa of the two logits of one negative example (per quadrature
+    point) and ∂r/∂g_G = 2 g_G |a|²_G (C_G − r Σ_c,G) / aᵀGΣ_cGa."""
+    assert grp.pc is not None
+    num, den = grp.aa @ (g**2 * grp.pc), grp.aa @ (g**2 * grp.sc)
+    safe = np.where(den > 0, den, 1.0)
+    r = np.where(den > 0, num / safe, 0.0)
+    dr = 2 * g * grp.aa * (grp.pc[None, :] - r[:, None] * grp.sc[None, :]) / safe[:, None]
+    return r, np.where(den[:, None] > 0, dr, 0.0)
 
 
 def _quartic_gains(prob: _Problem, grp: _Groups, keep_p: float) -> np.ndarray:
@@ -448,7 +624,8 @@ class LearnedPoint(Result):
     spectrum                eigenvalues of W C Wᵀ at the learned point, descending, length d
     positive_weight         p̄ = E[P_ii] at the learned point
     positive_weight_without p̄_{−k}: p̄ with direction k switched off, the others unchanged (= p̄ if k is dead)
-    critical_weight_decay   (1 − p̄_{−k}) c_k/τ: direction k survives iff γ is below it (others held fixed)
+    critical_weight_decay   (1 − p̄_{−k}) c_k/τ: direction k survives iff γ is below it (others held fixed);
+                            euclidean similarity, clean negatives: (1 − p̄_{−k})(2c_k − s_k)/(2τ) (§5.1)
     critical_temperature    τ γ*_k/γ (exact: the solution depends on γτ only)
     growth                  γ*_k − γ (> 0: alive)
     gains                   g_k = ‖W e_k‖²;  loss: E ℓ + γ Tr WᵀW at the learned point
@@ -474,21 +651,21 @@ class LearnedPoint(Result):
 def learned_point_solution(spec: Spec, moments: Moments | None = None, *, n_qmc: int = N_QMC,
                            tol: float = 1e-9) -> LearnedPoint:
     """Rank, spectrum, p̄ and per-direction critical values of the InfoNCE minimiser with a finite batch
-    (dot similarity; module docstring). Deterministic. Raises `Unsupported` (a ValueError) with the reason for
-    specs outside the theory (`not_covered`), and when the learned point lies outside the tables (σ > 15.5: a
+    (dot similarity; module docstring). Deterministic. Raises `TheoryDeclined` (a ValueError) with the reason for
+    specs outside the theory (`covers`), and when the learned point lies outside the tables (σ > 15.5: a
     hard-max softmax).
     """
     minimize = _minimize()
     prob = _problem(spec, moments)
-    cond = _conditional(prob.n_batch)
+    cond = _conditional_of(prob)
     notes: list[str] = []
     can_grow = (prob.growth > prob.gamma) & (prob.c > 0)
-    quartic_rank = int(min(prob.embed_dim, np.sum(((1 - 1 / prob.n_batch) * prob.growth > prob.gamma)
+    quartic_rank = int(min(prob.embed_dim, np.sum(((1 - 1 / prob.n_cand) * prob.growth > prob.gamma)
                                                   & (prob.c > 0))))
     active = can_grow.copy()
-    iterations, converged, kkt, loss = 0, True, 0.0, math.log(prob.n_batch)
+    iterations, converged, kkt, loss = 0, True, 0.0, math.log(prob.n_cand)
     g_dir = np.zeros(prob.c.size)
-    p_bar, p_minus = 1.0 / prob.n_batch, np.full(prob.c.size, 1.0 / prob.n_batch)
+    p_bar, p_minus = 1.0 / prob.n_cand, np.full(prob.c.size, 1.0 / prob.n_cand)
     capped = False
     for _round in range(prob.c.size + 2):  # active-set rounds: the exact KKT test settles near-threshold cases
         members = _group_members(prob, active)
@@ -497,12 +674,12 @@ def learned_point_solution(spec: Spec, moments: Moments | None = None, *, n_qmc:
         members = capped_members
         if not members:
             g_dir[:] = 0.0
-            p_bar = 1.0 / prob.n_batch
+            p_bar = 1.0 / prob.n_cand
             p_minus[:] = p_bar
-            loss = math.log(prob.n_batch)
+            loss = math.log(prob.n_cand)
             break
         grp = _groups(prob, members, n_qmc)
-        x0 = _quartic_gains(prob, grp, 1 - 1 / prob.n_batch)
+        x0 = _quartic_gains(prob, grp, 1 - 1 / prob.n_cand)
         prev = np.array([g_dir[m[0]] for m in members])
         x0 = np.where(prev > 0, prev, x0)
         scale = np.maximum(x0, 1e-6 * max(x0.max(), 1e-300))
@@ -512,7 +689,7 @@ def learned_point_solution(spec: Spec, moments: Moments | None = None, *, n_qmc:
         g = res.x * scale
         s_sol, sig_sol = _logits(prob, grp, g)
         if sig_sol.max() > SIG_BOUND or s_sol.max() > S_MAX or s_sol.min() < S_MIN:
-            raise Unsupported(f"the learned point has negative-logit scale σ up to {sig_sol.max():.1f} (tables: "
+            raise TheoryDeclined(f"the learned point has negative-logit scale σ up to {sig_sol.max():.1f} (tables: "
                               f"σ ≤ {SIG_BOUND:g}) or positive logits outside [{S_MIN:g}, {S_MAX:g}]: the softmax "
                               "is a hard max over the batch there; not covered (raise γ·τ)")
         loss, grad = _loss_grad(prob, grp, g, cond)
@@ -588,7 +765,7 @@ def _p_bar_minus(prob: _Problem, members: list[np.ndarray], g: np.ndarray, gi: i
     sub = [m if i != gi else m[1:] for i, m in enumerate(members)]
     keep = [i for i, m in enumerate(sub) if len(m) > 0]
     if not keep:
-        return 1.0 / prob.n_batch
+        return 1.0 / prob.n_cand
     grp = _groups(prob, [sub[i] for i in keep], n_qmc)
     return _p_bar(prob, grp, g[keep], cond)
 
@@ -597,8 +774,8 @@ def _p_bar_minus(prob: _Problem, members: list[np.ndarray], g: np.ndarray, gi: i
 # 6. p̄ at arbitrary weights (general W, no diagonal ansatz)
 # ---------------------------------------------------------------------------------------------------------------
 def positive_weight(spec: Spec, weights: np.ndarray, n_qmc: int = 8192) -> float:
-    """p̄ = E[P_ii] of a dot-similarity InfoNCE spec at encoder weights W (d × D), any W (QMC over the pair;
-    the negatives exactly, by the tables). Raises `Unsupported` outside the theory's specs."""
+    """p̄ = E[P_ii] of a dot-similarity InfoNCE (or NT-Xent) spec at encoder weights W (d × D), any W (QMC over
+    the pair; the negatives exactly, by the tables). Raises `TheoryDeclined` outside the theory's specs."""
     m = moments_of(spec)
     _check_covered(spec, m)
     c, s = m.cov, m.noise_cov
@@ -617,7 +794,11 @@ def positive_weight(spec: Spec, weights: np.ndarray, n_qmc: int = 8192) -> float
     s_logit = np.einsum("mi,ij,mj->m", a, gram, p) / tau
     ga = a @ gram
     sig = np.sqrt(np.maximum(np.einsum("mi,ij,mj->m", ga, sc, ga), 0.0)) / tau
-    (pv,) = _conditional(int(spec.batch_size or 0)).read(sig, s_logit, which=(0,))
+    if spec.objective == "ntxent":  # the two views of one negative example: logit correlation aᵀGCGa / aᵀGΣ_cGa
+        r = np.einsum("mi,ij,mj->m", ga, c, ga) / np.maximum((sig * tau) ** 2, 1e-300)
+        (pv,) = _pair_conditional(int(spec.batch_size or 0)).read(sig, s_logit, r, which=(0,))
+    else:
+        (pv,) = _conditional(int(spec.batch_size or 0)).read(sig, s_logit, which=(0,))
     return float(np.clip(pv, 0, 1).mean())
 
 
@@ -661,7 +842,7 @@ def critical_value_self_consistent(spec: Spec, direction: int, parameter: str = 
 
     x0 = _knob_value(spec, parameter)
     if x0 <= 0:
-        raise Unsupported(f"{parameter} = 0: no scale to search from")
+        raise TheoryDeclined(f"{parameter} = 0: no scale to search from")
 
     def f(x: float) -> float:
         return growth_at(_with(spec, parameter, x), direction)
@@ -684,7 +865,7 @@ def _growth_curve(spec: Spec, knob: str, value: float) -> np.ndarray | None:
     """Growth of every direction at the knob's value (None where the learned point is not covered there)."""
     try:
         return np.asarray(learned_point_solution(_with(spec, knob, value)).growth)
-    except Unsupported:
+    except TheoryDeclined:
         return None
 
 
@@ -743,3 +924,76 @@ def rank_changes(spec: Spec, knob: str, lo: float, hi: float, *, n_grid: int = 2
 
             cuts.append(float(brentq(f, x_lo, x_hi, xtol=rtol * x_lo, rtol=max(rtol, 4e-16))))
     return sorted(set(cuts))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 8. the solver table's row 'learned_point_dot' (sslscape.theory.solvers): covers (above), prediction, thresholds,
+#    knob_changes
+# ---------------------------------------------------------------------------------------------------------------
+def _thresholds_of(spec: Spec, lp: LearnedPoint) -> Thresholds:
+    desc = lambda v: tuple(sorted((max(float(x), 0.0) for x in v), reverse=True))  # noqa: E731
+    gamma = desc(lp.critical_weight_decay)
+    return Thresholds(kind="learned_point", order="learned_point", critical_weight_decay=gamma,
+                      critical_temperature=tuple(spec.temperature * g / spec.weight_decay for g in gamma if g > 0),
+                      critical_noise_scale=None)
+
+
+def thresholds(spec: Spec, moments: Moments) -> Thresholds:
+    """The learned point's critical values: γ*_k = (1 − p̄_{−k}) c_k/τ and τ*_k = τγ*_k/γ, the other directions held
+    at the learned point (noise scales move p̄ itself: none frozen; `knob_changes` re-solves along a knob)."""
+    return _thresholds_of(spec, learned_point_solution(spec, moments))
+
+
+def prediction(spec: Spec, moments: Moments, budget: Any = None) -> Prediction:
+    """The learned point as the theory's answer (module docstring; ~10–50 ms). TheoryDeclined outside its tables."""
+    lp = learned_point_solution(spec, moments)
+    p_bar = lp.positive_weight
+    k_cand = softmax_candidates(spec.objective, spec.batch_size or 1)  # N (infonce) or 2N − 1 (ntxent)
+    notes = [f"learned point: the positive pair carries p̄ = {p_bar:.3f} of the softmax (1/K = {1 / k_cand:.3g} at "
+             f"W = 0, K = {k_cand} candidates); direction k survives iff (1 − p̄_{{−k}})·c_k/τ > γ"]
+    if lp.rank != lp.quartic_rank:
+        dead = [k + 1 for k, (g, c) in enumerate(zip(lp.growth, lp.variances, strict=True))
+                if g <= 0 and (1 - 1 / k_cand) * c / spec.temperature > spec.weight_decay]
+        notes.append(f"the W = 0 expansion (order quartic) keeps {lp.quartic_rank}; the positive pair's share kills "
+                     f"direction(s) {dead} (of data variance descending)")
+    notes.append("critical values hold the other directions at the learned point; where the rank changes as one "
+                 "knob moves (p̄ moves with it): sslscape advise")
+    notes.extend(lp.notes)
+    if not lp.converged:
+        notes.append(f"the learned-point solve did not fully converge (KKT residual {lp.kkt_residual:.1e})")
+    return make_prediction(spec, alive=lp.rank, spectrum=lp.spectrum, thresholds=_thresholds_of(spec, lp),
+                      capacity=capacity_of(spec, moments), notes=notes, method="learned_point", loss=lp.loss,
+                      embed_dim=len(lp.spectrum), positive_weight=p_bar)
+
+
+def _knob_range(spec: Spec, knob: str) -> tuple[float, float]:
+    """Where the learned-point rank can change: every direction is dead once γτ exceeds max c (p̄ ≥ 0), and the
+    scan reaches two decades below the weakest direction's c/τ (smaller values: a hard-max softmax, not covered)."""
+    c = np.linalg.eigvalsh(moments_of(spec).cov)
+    c_max, c_min = float(c.max()), float(c[c > 1e-12 * c.max()].min())
+    if knob == "weight_decay":
+        return 1e-2 * c_min / spec.temperature, 1.02 * c_max / spec.temperature
+    if knob == "temperature":
+        return 1e-2 * c_min / spec.weight_decay, 1.02 * c_max / spec.weight_decay
+    if knob == "noise_scale":
+        base = spec.augmentation.noise_scale or 1.0
+        return 1e-3 * base, 1e3 * base
+    return 2.0, 65536.0
+
+
+@lru_cache(maxsize=64)
+def _knob_changes(spec_json: str, knob: str) -> tuple[float, ...]:
+    """`rank_changes` over the knob's range, cached per (spec, knob) for the process (a pure function of its
+    arguments: asking `advise` for several K reuses one scan)."""
+    from ..spec import parse_spec
+
+    spec = parse_spec(json.loads(spec_json))
+    lo, hi = _knob_range(spec, knob)
+    return tuple(rank_changes(spec, knob, lo, hi, n_grid=28))
+
+
+def knob_changes(spec: Spec, knob: str, pred: Prediction) -> tuple[list[float] | None, str]:
+    """The knob values where the learned point's rank changes (every other direction re-solved; `advise`)."""
+    if knob == "noise_scale" and spec.augmentation.noise_cov is None:
+        return [], "the spec has no augmentation noise_cov to scale; give augmentation.noise_cov"
+    return list(_knob_changes(spec.model_dump_json(), knob)), ""

@@ -21,6 +21,10 @@ a Monte-Carlo estimate of the exact sample loss from `sslscape.objectives`, and 
   log E_c e^{zᵀz_c/τ} = zᵀW m/τ + zᵀ W Σ_c Wᵀ z/(2τ²) exactly. Keeping orders ≤ 4 and dropping the O(p) quartic
   corrections: A = (1 − p) Cov(x̂)/τ, quartic (1 − p)/(2τ²) · Tr[Ŵ M2(a) Ŵᵀ Ŵ Σ_c Ŵᵀ]. The noise cancels in A
   for both protocols; it only enters the quartic (magnitudes), so it never changes the rank at this order.
+* ntxent, dot (SimCLR's NT-Xent, augmented negatives; docs/theory.md §15): the same with p = 1/K, K = 2N − 1
+  candidates per anchor (its positive, and both views of the N − 1 other examples). The two views of one negative
+  example are correlated (cross-view covariance C), which adds −(K − 1)/(2K²τ²)·Tr[ŴBŴᵀŴCŴᵀ] to the quartic: an
+  O(1/N) correction, left out like the CLIP form's (`theory/ntxent.py::finite_batch_quartic` has them all).
 * infonce, euclidean: s = −‖u − v‖²/2; the anchor's norm cancels between the two terms, leaving
   u_j = z·z_j − ‖z_j‖²/2. A = (1 − p)[E a pᵀ − M2(p)/2 − m mᵀ + M2(c)/2]/τ, i.e. C/τ (augmented negatives) and
   (2C − S)/(2τ) (clean negatives); quartic (1 − p)/(2τ²)·(Tr[K_a K_c] + ½ Tr[K_c²]), K_v = Ŵ Σ_v Ŵᵀ.
@@ -42,7 +46,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from ..moments import Moments
-from ..spec import Spec
+from ..spec import Spec, SpecLike, as_spec, softmax_candidates
 
 if TYPE_CHECKING:
     from torch import Tensor
@@ -127,24 +131,29 @@ def _embed_dim(spec: Spec, v: ViewMoments) -> int:
     return spec.embed_dim if spec.embed_dim is not None else v.data_cov.shape[0] - int(spec.bias)
 
 
-def landscape(spec: Spec, moments: Moments) -> Landscape:
-    """The quartic landscape of `spec` on data/augmentation `moments` (see the module docstring)."""
+def landscape(spec: SpecLike, moments: Moments) -> Landscape:
+    """The quartic landscape of `spec` (a Spec, a dict or a spec file path: `sslscape.spec.as_spec`) on
+    data/augmentation `moments` (see the module docstring)."""
+    spec = as_spec(spec)
     v = view_moments(spec, moments)
     if spec.objective in ("simsiam", "byol"):
         return _not_expandable(spec, v, f"{spec.objective} has no loss whose minimum is the learned state "
-                               "(stop-gradient dynamics); solved by integrating the dynamics (order 'exact')")
+                               "(stop-gradient dynamics): no landscape to expand")
     if spec.objective == "vicreg":
         return _not_expandable(spec, v, "VICReg's variance hinge relu(1 − std) has std ∝ ‖W‖, not analytic at "
-                               "W = 0; solved numerically (order 'exact')")
+                               "W = 0")
     if spec.objective == "barlow" and spec.normalization != "none":
         return _not_expandable(spec, v, f"Barlow Twins with {spec.normalization} normalisation is scale-invariant "
-                               "(no expansion at W = 0); solved numerically (order 'exact')")
+                               "(no expansion at W = 0)")
     if spec.objective != "barlow" and (spec.normalization != "none" or spec.similarity == "cosine"):
         return _not_expandable(spec, v, "normalised embeddings (cosine similarity / l2 / batch) make the loss "
-                               "scale-invariant, with no expansion at W = 0; solved numerically (order 'exact')")
+                               "scale-invariant, with no expansion at W = 0")
     notes: list[str] = []
-    p = 0.0 if spec.batch_size is None else 1.0 / spec.batch_size
-    if spec.objective == "infonce":
+    if spec.objective in ("infonce", "ntxent"):  # the positive's share 1/K at W = 0, K candidates per anchor
+        p = 0.0 if spec.batch_size is None else 1.0 / softmax_candidates(spec.objective, spec.batch_size)
+    else:
+        p = 0.0 if spec.batch_size is None else 1.0 / spec.batch_size
+    if spec.objective in ("infonce", "ntxent"):  # ntxent: dot only here (cosine is not expandable, above)
         tau = spec.temperature
         sigma_c, sigma_a = v.centred(v.cand), v.centred(v.anchor)
         if spec.similarity == "dot":
@@ -155,11 +164,16 @@ def landscape(spec: Spec, moments: Moments) -> Landscape:
             terms = [QuarticTerm("product", (1 - p) / (2 * tau**2), sigma_a, sigma_c),
                      QuarticTerm("product", (1 - p) / (4 * tau**2), sigma_c, sigma_c)]
         if p > 0:
-            notes.append("finite batch: exact (1 − 1/N) factor on the quadratic term; O(1/N) quartic corrections "
-                         "and the positive pair's growing softmax weight are left to order 'exact'")
+            k = "N" if spec.objective == "infonce" else "2N − 1"
+            notes.append(f"finite batch: exact (1 − 1/K) factor on the quadratic term, K = {k} candidates; O(1/N) "
+                         "quartic corrections and the positive pair's growing softmax weight are left to order "
+                         "'exact'")
     elif spec.objective == "spectral":
         quad = 2 * v.cross
         terms = [QuarticTerm("product", 1.0, v.anchor, v.cand)]
+    elif spec.objective != "barlow":  # an objective whose expansion is not derived here: never another's
+        return _not_expandable(spec, v, f"{spec.objective}: no quartic expansion is derived for it "
+                               "(docs/theory.md §2)")
     else:  # barlow, raw cross second moments
         lam, r = spec.barlow_lambda, v.cross
         quad = 2 * r

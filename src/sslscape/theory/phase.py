@@ -1,35 +1,52 @@
-"""Phase diagrams: the predicted rank over a grid of two hyper-parameters, vectorised.
+"""Phase diagrams: the theory's count of surviving directions over a grid of two hyper-parameters, vectorised.
 
 Axes: `weight_decay` (γ), `noise_scale` (s, multiplies the augmentation's noise covariance), `temperature` (τ)
 and `batch_size` (N). In the closed-form landscapes the quadratic and quartic matrices are affine in s and
 scale with τ and N as (1 − 1/N)/τ and √(1 − 1/N)/τ (InfoNCE) or not at all, so a whole grid is one batched
 eigen-decomposition (depth 1: rank = #{eig(A) > γ} ∧ d; depth L: the common eigenbasis and the vectorised
-1-D profiles of `solve.depth_profile`). Landscapes without a closed form are evaluated point by point with
-`predict` (order 'quartic': the polynomial or the exact solver, slow; SimSiam/BYOL: their per-direction closed
-form, order 'auto'); the result says `method='pointwise'`. The diagram is the quartic order's for finite-batch
-dot InfoNCE (the learned point of docs/theory.md §5 can keep fewer directions than a cell shows).
+1-D profiles of `solve.depth_profile`). Other solvers are evaluated point by point with `predict` (the
+result says `method='pointwise'`).
 
 Threshold lines: with weight decay on an axis, direction k dies on the curve γ = a_k(other axis) (depth 1) or
 γ = γ*_k (depth L) — returned in `boundaries` and drawn over the grid by `sslscape.report.phase_plot`.
+
+Which solver answers the cells is the solver table's choice (`sslscape.theory.solvers.plan`, default order 'auto',
+the same as `predict`): the diagram is vectorised when every cell's solver is the quartic closed form, and solved
+cell by cell otherwise, as many cells as the solvers' cost classes allow (`solvers.cell_limit`). Every cell then
+equals `predict(cell, order).alive` (tests/theory/test_phase.py, tests/test_entry_points.py).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from ..errors import UserError
+from ..knobs import KNOBS, NAMES
 from ..moments import Moments, moments_of, unit_noise_cov
 from ..result import Result
-from ..spec import PREDICTIVE, Spec
+from ..spec import Spec, SpecLike, as_spec
 from ._linalg import basis_diagonal, common_eigenbasis
 from .landscape import landscape
-from .predict import PHASE_CODES, max_rank_of, phase_codes, predict, refuse_theory_gaps
+from .predict import predict
+from .prediction import PHASE_CODES, capacity_of, phase_codes, refuse_theory_gaps
 from .solve import EIG_RTOL, depth_critical_weight_decay, depth_profile, single_product_form
+from .solvers import Plan, as_order, cell_limit, plan
 
-AXES = ("weight_decay", "noise_scale", "temperature", "batch_size")
+AXES = NAMES  # every knob of sslscape.knobs can be an axis
+VECTORISED = ("weight_decay", "noise_scale", "temperature", "batch_size")  # knobs the batched closed form scales
+
+
+@dataclass(frozen=True, kw_only=True)
+class Boundary(Result):
+    """A threshold curve over the diagram: direction `direction` dies on the curve (x[i], y[i])."""
+
+    direction: int
+    x: tuple[float, ...]
+    y: tuple[float, ...]
 
 
 @dataclass(frozen=True)
@@ -42,42 +59,47 @@ class Axis:
     n: int
 
     def __post_init__(self) -> None:
-        if self.name not in AXES:
+        row = KNOBS.get(self.name)
+        if row is None:
             raise UserError(f"unknown axis {self.name!r}; use one of {', '.join(AXES)}")
         if not (self.n >= 2 and self.hi > self.lo and np.isfinite(self.lo) and np.isfinite(self.hi)):
             raise UserError(f"axis {self.name}: need N ≥ 2 points and finite HI > LO")
         if self.n > 4096:
             raise UserError(f"axis {self.name}: {self.n} points is too many; use at most 4096")
-        if self.name in ("temperature", "batch_size") and self.lo <= 0:
-            raise UserError(f"axis {self.name}: values must be > 0 (got LO = {self.lo:g})")
-        if self.name in ("weight_decay", "noise_scale") and self.lo < 0:
-            raise UserError(f"axis {self.name}: values must be ≥ 0 (got LO = {self.lo:g})")
-        if self.name == "batch_size" and self.lo < 2:
-            raise UserError("axis batch_size: values must be ≥ 2")
+        if not row.valid(self.lo):
+            bound = f"> {row.lo:g}" if row.open_lo else f"≥ {row.lo:g}"
+            raise UserError(f"axis {self.name}: values must be {bound} (got LO = {self.lo:g})")
 
     def values(self) -> np.ndarray:
         v = np.linspace(self.lo, self.hi, self.n)
-        return np.round(v) if self.name == "batch_size" else v
+        return np.round(v) if KNOBS[self.name].integer else v
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PhaseDiagram(Result):
+    """The theory's count of surviving directions over a (y, x) grid (`Prediction.alive`: it changes exactly at the
+    critical values, the threshold curves drawn over it; `Prediction.rank`, the collapse rule's cut that a run is
+    compared with, can drop a direction within a few percent of its critical value). `solver`/`order`: the
+    solver(s) and order(s) whose answers the cells are ('+'-joined when they differ between cells); `capacity`:
+    min(d, rank C); `point`: the spec's own (x, y)."""
+
     x: Axis
     y: Axis
     x_values: np.ndarray
     y_values: np.ndarray
-    rank: np.ndarray            # (ny, nx) predicted rank
-    phase: np.ndarray           # (ny, nx) 0 complete, 1 dimensional, 2 none
-    max_rank: int
-    boundaries: list[dict]      # threshold curves: {"direction": k, "x": [...], "y": [...]}, k ≤ max_rank
+    alive: np.ndarray           # (ny, nx) the theory's count of surviving directions (`predict(cell).alive`)
+    phase: np.ndarray           # (ny, nx) 0 complete, 1 dimensional, 2 none (of `alive`)
+    capacity: int
+    boundaries: tuple[Boundary, ...]  # threshold curves, direction k ≤ capacity
     method: str                 # 'vectorised' or 'pointwise'
-    spec: dict
+    spec: str                   # the spec as JSON
     point: tuple[float, float]  # the spec's own (x, y)
-    order: str = "quartic"      # the order whose ranks the cells show ('quartic', 'per_direction' or 'exact')
-    notes: tuple[str, ...] = ()  # e.g. where the default order of `predict` can differ from the cells
+    order: str = "quartic"
+    solver: str = "quartic_closed_form"
+    notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
-        return {**Result.to_dict(self), "phase_codes": PHASE_CODES}
+        return {**Result.to_dict(self), "spec": json.loads(self.spec), "phase_codes": PHASE_CODES}
 
 
 def _grid_params(spec: Spec, x: Axis, y: Axis) -> dict[str, np.ndarray]:
@@ -92,31 +114,52 @@ def _grid_params(spec: Spec, x: Axis, y: Axis) -> dict[str, np.ndarray]:
 
 def _scales(spec: Spec, temperature: np.ndarray, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Factors multiplying A and B relative to temperature 1 and infinite batch."""
-    if spec.objective != "infonce":
+    if spec.objective not in ("infonce", "ntxent"):
         return np.ones_like(temperature * batch), np.ones_like(temperature * batch)
-    keep = 1.0 - 1.0 / batch
+    keep = 1.0 - 1.0 / (batch if spec.objective == "infonce" else 2 * batch - 1)  # 1/K: K softmax candidates
     return keep / temperature, np.sqrt(keep) / temperature
 
 
-def phase_diagram(spec: Spec, x: Axis, y: Axis, progress: Callable[[int, int], None] | None = None) -> PhaseDiagram:
-    """The predicted rank and phase over the (y, x) grid (module docstring); `progress(done, total)` is called
-    per cell when cells are solved one by one (no closed form)."""
+def _plans(spec: Spec, x: Axis, y: Axis, order: str) -> list[Plan]:
+    """The plans along both axes through the grid's first cell (coverage depends on each knob separately: γ = 0,
+    τ below a solver's range, …): one solver for all of them → it answers every cell."""
+    xs, ys = x.values(), y.values()
+    points = [(xv, ys[0]) for xv in xs] + [(xs[0], yv) for yv in ys[1:]]
+    seen: dict[tuple, Plan] = {}
+    for xv, yv in points:
+        cell = spec.with_updates(**{_field(x.name): _typed(x, xv), _field(y.name): _typed(y, yv)})
+        chosen = plan(cell, order)
+        seen.setdefault((chosen.solver, chosen.order), chosen)
+    return list(seen.values())
+
+
+def phase_diagram(spec: SpecLike, x: Axis, y: Axis, progress: Callable[[int, int], None] | None = None,
+                  order: str = "auto", max_seconds: float | None = None) -> PhaseDiagram:
+    """The theory's count and phase over the (y, x) grid (module docstring), each cell `predict(cell, order)`'s;
+    `progress(done, total)` is called per cell when cells are solved one by one. UserError when the cells need more
+    solves than their cost class allows (the message gives a grid that fits). `max_seconds`: the time each numerical
+    cell's solve may take (the best point so far). `spec`: a Spec, a dict or a spec file path (`spec.as_spec`)."""
+    spec = as_spec(spec)
     if x.name == y.name:
         raise UserError("the x and y axes must be different parameters")
+    asked = as_order(order)
     refuse_theory_gaps(spec)
     moments = moments_of(spec)
+    plans = _plans(spec, x, y, asked)
+    capacity = capacity_of(spec, moments)
+    if [p.solver for p in plans] != ["quartic_closed_form"] or not {x.name, y.name} <= set(VECTORISED):
+        return _pointwise(spec, x, y, capacity, plans, asked, moments, progress, max_seconds)
     base = spec.with_updates(temperature=1.0, batch_size=None, **{"augmentation.noise_scale": 1.0})
     unit = unit_noise_cov(spec, moments.dim)
     land0 = landscape(base, replace(moments, noise_cov=0 * unit))
     land1 = landscape(base, replace(moments, noise_cov=unit))
     b0, b1 = single_product_form(land0), single_product_form(land1)
-    max_rank = max_rank_of(spec, moments)
     vectorisable = land0.expandable and b1 is not None and not spec.bias
     if vectorisable and spec.depth > 1:
         vectorisable = common_eigenbasis(land1.quadratic, b1) is not None and (
             b0 is None or common_eigenbasis(land0.quadratic + land1.quadratic, b0 + b1) is not None)
-    if not vectorisable:
-        return _pointwise(spec, x, y, max_rank, land0.expandable, progress)
+    if not vectorisable:  # the commuting closed form: one solve per cell
+        return _pointwise(spec, x, y, capacity, plans, asked, moments, progress, max_seconds)
     p = _grid_params(spec, x, y)
     a0, a1 = land0.quadratic, land1.quadratic - land0.quadratic
     b0 = b0 if b0 is not None else np.zeros_like(a0)
@@ -137,37 +180,24 @@ def phase_diagram(spec: Spec, x: Axis, y: Axis, progress: Callable[[int, int], N
         bk = (diag(b0) + s[..., None] * (diag(b1) - diag(b0))) * sb[..., None]
         _, val = depth_profile(ak, bk**2, p["weight_decay"][..., None], spec.depth)
         alive = np.sum(val < 0, axis=-1)
-    rank = np.broadcast_to(np.minimum(alive, min(d, max_rank)), (y.n, x.n)).astype(int)
-    phase = phase_codes(rank, max_rank)
-    bounds = _boundaries(spec, x, y, a0, a1, b0, b1, land0, max_rank)
-    return PhaseDiagram(x, y, x.values(), y.values(), rank, phase, max_rank, bounds, "vectorised",
-                        spec.model_dump(mode="json"), _spec_point(spec, x, y), order="quartic",
-                        notes=_default_order_notes(spec, moments))
-
-
-def _default_order_notes(spec: Spec, moments: Moments) -> tuple[str, ...]:
-    """Where `predict`'s default order (docs/theory.md §8) is not the diagram's quartic order."""
-    if spec.objective == "infonce" and spec.batch_size is not None:
-        from .finite_batch import not_covered
-
-        if not_covered(spec, moments) is None:
-            return ("the cells are the quartic order's (p = 1/N at W = 0); predict's default order for this spec is "
-                    "the learned point (docs/theory.md §5), which can keep fewer weak directions — sslscape advise "
-                    "gives its interval ends",)
-    return ()
+    alive = np.broadcast_to(np.minimum(alive, min(d, capacity)), (y.n, x.n)).astype(int)
+    phase = phase_codes(alive, capacity)
+    bounds = _boundaries(spec, x, y, a0, a1, b0, b1, land0, capacity)
+    return PhaseDiagram(x=x, y=y, x_values=x.values(), y_values=y.values(), alive=alive, phase=phase,
+                        capacity=capacity, boundaries=bounds, method="vectorised", spec=spec.model_dump_json(),
+                        point=_spec_point(spec, x, y), order="quartic", solver="quartic_closed_form")
 
 
 def _spec_point(spec: Spec, x: Axis, y: Axis) -> tuple[float, float]:
-    own = {"weight_decay": spec.weight_decay, "noise_scale": spec.augmentation.noise_scale,
-           "temperature": spec.temperature, "batch_size": float(spec.batch_size or np.inf)}
-    return float(own[x.name]), float(own[y.name])
+    own = [KNOBS[a.name].value(spec) for a in (x, y)]
+    return tuple(float(np.inf if v is None else v) for v in own)  # type: ignore[return-value]
 
 
-def _boundaries(spec: Spec, x: Axis, y: Axis, a0, a1, b0, b1, land0, max_rank: int) -> list[dict]:
-    """Curves γ = γ*_k(other axis) for directions k ≤ max_rank (min(d, rank C)), when weight decay is an axis
+def _boundaries(spec: Spec, x: Axis, y: Axis, a0, a1, b0, b1, land0, capacity: int) -> tuple[Boundary, ...]:
+    """Curves γ = γ*_k(other axis) for directions k ≤ capacity (min(d, rank C)), when weight decay is an axis
     (fine grid of the other axis): the exact borders between ranks, drawn over the grid."""
     if "weight_decay" not in (x.name, y.name):
-        return []
+        return ()
     other = y if x.name == "weight_decay" else x
     fine = replace(other, n=256)
     vals = fine.values()
@@ -185,79 +215,55 @@ def _boundaries(spec: Spec, x: Axis, y: Axis, a0, a1, b0, b1, land0, max_rank: i
         bk = (diag(b0) + s[:, None] * (diag(b1) - diag(b0))) * sb[:, None]
         crit = -np.sort(-depth_critical_weight_decay(ak, bk**2, spec.depth), axis=1)
     out = []
-    for k in range(min(crit.shape[1], max_rank)):
-        g = crit[:, k]
-        if np.all(g <= 0):
+    for k in range(min(crit.shape[1], capacity)):
+        g = tuple(map(float, crit[:, k]))
+        if max(g) <= 0:
             continue
-        if x.name == "weight_decay":
-            out.append({"direction": k + 1, "x": g.tolist(), "y": vals.tolist()})
-        else:
-            out.append({"direction": k + 1, "x": vals.tolist(), "y": g.tolist()})
-    return out
+        v = tuple(map(float, vals))
+        out.append(Boundary(direction=k + 1, x=g, y=v) if x.name == "weight_decay" else
+                   Boundary(direction=k + 1, x=v, y=g))
+    return tuple(out)
 
 
-# Cells allowed when each needs a numerical solve: ~0.3–3 s for the quartic polynomial, ~1–15 s for the exact
-# solver (landscapes without an expansion) — a diagram of a few minutes at most. SimSiam/BYOL cells use their
-# per-direction closed form (§7): ~3 ms, BYOL dot ~0.2 s (a quadrature per direction); cosine InfoNCE cells the
-# reduced learned-point solver (§14): ~30–100 ms.
-MAX_POINTWISE_CELLS = {"polynomial": 144, "exact": 36, "per_direction": 4096, "per_direction_quadrature": 1024,
-                       "cosine_learned_point": 1024}
-
-
-def pointwise_kind(spec: Spec, expandable: bool) -> str:
-    """Which solve each cell of a pointwise diagram needs (a key of MAX_POINTWISE_CELLS)."""
-    if spec.objective in PREDICTIVE:
-        from .predictive import not_covered
-
-        if not_covered(spec) is None:
-            return "per_direction_quadrature" if spec.objective == "byol" and spec.similarity == "dot" else \
-                "per_direction"
-        return "exact"
-    if spec.objective == "infonce" and spec.similarity == "cosine":
-        from .cosine_infonce import not_covered as cosine_not_covered
-
-        return "cosine_learned_point" if cosine_not_covered(spec) is None else "exact"
-    from .population import not_covered as population_not_covered
-
-    if population_not_covered(spec) is None:
-        return "per_direction"  # VICReg / standardised Barlow: the population closed form per cell (milliseconds)
-    return "polynomial" if expandable else "exact"
-
-
-def _pointwise(spec: Spec, x: Axis, y: Axis, max_rank: int, expandable: bool,
-               progress: Callable[[int, int], None] | None) -> PhaseDiagram:
-    kind = pointwise_kind(spec, expandable)
-    # SimSiam/BYOL, VICReg, standardised Barlow, cosine InfoNCE: the default order per cell (no quartic order)
-    order = "auto" if kind.startswith("per_direction") or kind == "cosine_learned_point" else "quartic"
-    limit = MAX_POINTWISE_CELLS[kind]
+def _pointwise(spec: Spec, x: Axis, y: Axis, capacity: int, plans: list[Plan], order: str, moments: Moments,
+               progress: Callable[[int, int], None] | None, max_seconds: float | None = None) -> PhaseDiagram:
+    """Each cell `predict(cell, order)`, as many cells as the planned solvers' cost classes allow."""
+    limit = min(cell_limit(p, spec, moments) for p in plans)
     if x.n * y.n > limit:
-        side = int(limit**0.5)
-        raise UserError(f"this spec has no vectorised rank ({spec.objective}, similarity {spec.similarity}, "
-                        f"normalization {spec.normalization}, depth {spec.depth}, bias {spec.bias}): each cell "
-                        f"needs its own solve ({kind.replace('_', ' ')}); use at most {limit} cells, e.g. "
-                        f"{x.name}:{x.lo:g}:{x.hi:g}:{side} by {y.name}:{y.lo:g}:{y.hi:g}:{side}")
-    rank = np.zeros((y.n, x.n), dtype=int)
+        side = max(2, int(limit**0.5))
+        names = ", ".join(f"{p.solver} ({p.cost.replace('_', ' ')})" for p in plans)
+        quartic = "" if order == "quartic" else "; --order quartic gives the vectorised W = 0 diagram where it exists"
+        raise UserError(f"the cells of this diagram are solved one by one by {names}: use at most {limit} cells, "
+                        f"e.g. {x.name}:{x.lo:g}:{x.hi:g}:{side} by {y.name}:{y.lo:g}:{y.hi:g}:{side}{quartic}")
+    alive = np.zeros((y.n, x.n), dtype=int)
     cells = [(i, j) for i in range(y.n) for j in range(x.n)]
+    solvers: set[str] = set()
     orders: set[str] = set()
     for done, (i, j) in enumerate(cells, 1):
         point = spec.with_updates(**{_field(x.name): _value(x, j), _field(y.name): _value(y, i)})
-        pred = predict(point, order)
-        rank[i, j] = pred.rank
+        pred = predict(point, order, max_seconds=max_seconds)
+        alive[i, j] = pred.alive
+        solvers.add(pred.solver)
         orders.add(pred.order)
         if progress is not None:
             progress(done, len(cells))
-    phase = phase_codes(rank, max_rank)
-    return PhaseDiagram(x, y, x.values(), y.values(), rank, phase, max_rank, [], "pointwise",
-                        spec.model_dump(mode="json"), _spec_point(spec, x, y), order="+".join(sorted(orders)))
+    phase = phase_codes(alive, capacity)
+    return PhaseDiagram(x=x, y=y, x_values=x.values(), y_values=y.values(), alive=alive, phase=phase,
+                        capacity=capacity, boundaries=(), method="pointwise", spec=spec.model_dump_json(),
+                        point=_spec_point(spec, x, y), order="+".join(sorted(orders)),
+                        solver="+".join(sorted(solvers)))
 
 
 def _field(name: str) -> str:
-    return "augmentation.noise_scale" if name == "noise_scale" else name
+    return KNOBS[name].field
+
+
+def _typed(axis: Axis, v: float) -> float | int:
+    return int(v) if KNOBS[axis.name].integer else float(v)
 
 
 def _value(axis: Axis, i: int) -> float | int:
-    v = axis.values()[i]
-    return int(v) if axis.name == "batch_size" else float(v)
+    return _typed(axis, axis.values()[i])
 
 
-__all__ = ["AXES", "Axis", "PhaseDiagram", "phase_diagram"]
+__all__ = ["AXES", "Axis", "Boundary", "PhaseDiagram", "phase_diagram"]

@@ -56,13 +56,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
+from ..errors import UserError
 from ..moments import Moments, unit_noise_cov
 from ..result import Result
 from ..spec import Spec
 from ._linalg import basis_diagonal, common_eigenbasis
+from .prediction import Prediction, TheoryDeclined, Thresholds, capacity_of, make_prediction
 
 VICREG_STD_EPS = 1e-4  # objectives/vicreg.py STD_EPS (not imported: that module imports torch)
 BN_EPS = 1e-5          # objectives/barlow.py BN_EPS
@@ -70,7 +73,7 @@ GRID = 192             # shared-row-variance grid of the VICReg families (then g
 _REL = 1e-12
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PopulationSolution(Result):
     """The population minimiser of VICReg or standardised Barlow Twins for a linear encoder (module docstring).
 
@@ -113,8 +116,8 @@ class PopulationSolution(Result):
 
 
 # ---- coverage -------------------------------------------------------------------------------------------------------
-def not_covered(spec: Spec, moments: Moments | None = None) -> str | None:
-    """Why `spec` has no population closed form here (one phrase), or None when `population_solution` applies."""
+def covers(spec: Spec, moments: Moments | None = None) -> str | None:
+    """None when `population_solution` applies to `spec`, else why not (one phrase): the solver table's `covers`."""
     if spec.objective == "vicreg":
         if spec.normalization != "none":
             return f"VICReg with {spec.normalization} normalisation (a scale-invariant loss)"
@@ -139,11 +142,11 @@ def not_covered(spec: Spec, moments: Moments | None = None) -> str | None:
 
 
 def population_solution(spec: Spec, moments: Moments) -> PopulationSolution:
-    """The closed form for a covered spec (ValueError naming the reason otherwise). A bias and a data mean do not
+    """The closed form for a covered spec (TheoryDeclined naming the reason otherwise). A bias and a data mean do not
     enter (every term is centred). The finite-batch correction (β′, β_N) is used when `batch_size` is set."""
-    why = not_covered(spec, moments)
+    why = covers(spec, moments)
     if why is not None:
-        raise ValueError(why)
+        raise TheoryDeclined(why)
     d = spec.embed_dim or moments.dim
     unit = unit_noise_cov(spec, moments.dim)
     if spec.objective == "vicreg":
@@ -409,7 +412,9 @@ def barlow_population(cov: np.ndarray, noise_cov: np.ndarray, d: int, lam: float
                 full = np.zeros(rho.size)
                 full[:k] = qk
                 best = (val, full, float(mu / (2 * alpha)) if alpha > 0 else float("inf"))
-        assert best is not None  # k = 1 always gives q = (d)
+        if best is None:  # k = 1 always gives q = (d): unreachable unless the inputs are not finite
+            raise UserError("standardised Barlow Twins: no candidate solution (are the data and noise variances "
+                            "finite and positive?)")
         loss, q, level = best
         structure = "simplex"
     v = np.ones(d)
@@ -432,5 +437,62 @@ def barlow_population(cov: np.ndarray, noise_cov: np.ndarray, d: int, lam: float
                               weights=weights)
 
 
-__all__ = ["PopulationSolution", "barlow_population", "not_covered", "population_solution", "schur_horn",
-           "vicreg_population"]
+# ---- the solver table's row 'population' (sslscape.theory.solvers): covers (above), prediction, thresholds,
+#      knob_changes ---------------------------------------------------------------------------------------------------
+def _thresholds_of(sol: PopulationSolution) -> Thresholds:
+    """VICReg: γ*_k with the water level ν held; Barlow: weight decay never acts (()), noise scales with ρ_c held."""
+    if sol.objective == "vicreg":
+        return Thresholds(kind="water_level", order="per_direction",
+                          critical_weight_decay=tuple(sorted(sol.critical_weight_decay, reverse=True)),
+                          critical_noise_scale=sol.critical_noise_scale)
+    return Thresholds(kind="snr_level", order="per_direction", critical_weight_decay=(),
+                      critical_noise_scale=sol.critical_noise_scale)
+
+
+def thresholds(spec: Spec, moments: Moments) -> Thresholds:
+    return _thresholds_of(population_solution(spec, moments))
+
+
+_STRUCTURES = {"shared": "every coordinate at the same std < 1", "kink": "every coordinate at std exactly 1",
+               "aligned+shared": "some coordinates alone on cheap directions at std 1",
+               "aligned": "every coordinate alone on a direction at std 1",
+               "stacked": "coordinates stacked on the cheapest direction", "collapsed": "W = 0"}
+
+
+def prediction(spec: Spec, moments: Moments, budget: Any = None) -> Prediction:
+    """The population minimiser as the theory's answer (module docstring; milliseconds)."""
+    sol = population_solution(spec, moments)
+    d = spec.embed_dim or moments.dim
+    if sol.objective == "vicreg":
+        notes = [f"VICReg population closed form: view variance is water-filled over data directions by cost "
+                 f"m_k = (2λ_inv s_k/d + γ)/(c_k + s_k); direction k is used iff m_k < ν, here ν = {sol.level:.4g} "
+                 f"({sol.structure}: {_STRUCTURES.get(sol.structure, sol.structure)})",
+                 "critical weight decays hold ν at its value here; where the rank changes as a knob moves "
+                 "(ν moves with it): sslscape advise"]
+        if spec.batch_size is None:
+            notes.append("large-batch limit (N → ∞); with batch_size set, the covariance penalty's (v_k v_l)/(N − 1) "
+                         "bias is included")
+    else:
+        notes = [f"standardised Barlow Twins, population closed form: direction k is used iff its signal-to-noise "
+                 f"ratio ρ_k = c_k/(c_k + s_k) exceeds ρ_c = {sol.level:.4g}; weight decay never changes the rank "
+                 "(scale-invariant up to BN's ε, an O(√(γε)) correction); the spectrum has unit-variance "
+                 "coordinates (the scale is free)"]
+    notes += list(sol.notes)
+    return make_prediction(spec, alive=sol.rank, spectrum=sol.spectrum, thresholds=_thresholds_of(sol),
+                           capacity=capacity_of(spec, moments), notes=notes, method=f"population_{sol.objective}",
+                           loss=sol.loss, embed_dim=d)
+
+
+def knob_changes(spec: Spec, knob: str, pred: Prediction) -> tuple[list[float] | None, str]:
+    """The water level ν (VICReg) and the SNR level ρ_c (Barlow) move with every knob, so their frozen-level values
+    are not the rank changes: scan the closed form (None), except where a knob never acts."""
+    if knob == "temperature":
+        return [], f"{spec.objective} has no temperature"
+    if spec.objective == "barlow" and knob in ("weight_decay", "batch_size"):
+        return [], (f"standardised Barlow Twins is scale-invariant: the {knob.replace('_', ' ')} never changes which "
+                    "directions survive (their signal-to-noise ratio against ρ_c decides; docs/theory.md §12)")
+    return None, ""
+
+
+__all__ = ["PopulationSolution", "barlow_population", "covers", "knob_changes", "population_solution", "prediction",
+           "schur_horn", "thresholds", "vicreg_population"]

@@ -34,33 +34,31 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
 from ..moments import Moments, moments_of
+from ..recipe import LR, start_scale
 from ..result import Result
 from ..spec import Spec
 from ._linalg import basis_diagonal
+from .prediction import Prediction, TheoryDeclined, Thresholds, capacity_of, make_prediction
 
 Objective = Literal["simsiam", "byol"]
 Similarity = Literal["dot", "cosine"]
 Init = Literal["trainer"]
 
-TRAINER_PREDICTOR_NOISE = 0.1   # training/models.py `linear_predictor`: P₀ = I + 0.1 G/√d
-TRAINER_INIT_SCALE = 1.0        # training/config.py ModelConfig.init_scale: W₀ ~ init_scale · N(0, 1/D)
-TRAINER_LR = 1e-2               # compare's recipe (compare.COMPARE_LR): the EMA rate κ = −ln β / lr needs it
-TRAINER_STEPS = 3000            # compare's recipe (compare.COMPARE_STEPS), cosine schedule to 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PredictiveResult(Result):
     """What the per-eigendirection theory says about one SimSiam/BYOL problem.
 
-    Modes are the eigenvectors u_k of X = C + μμᵀ in descending eigenvalue order (`eigenvalues`); `modes` are the
-    ≤ d of them the aligned model uses (the d largest λ for dot, the d largest SNR ρ for cosine).
+    Modes are the eigenvectors u_k of X = C + μμᵀ in descending eigenvalue order (`mode_variances`, the λ_k);
+    `modes` are the ≤ d of them the aligned model uses (the d largest λ for dot, the d largest SNR ρ for cosine).
 
-    surviving               indices k (into `eigenvalues`) of the directions that survive: for dot the ones that
+    surviving               indices k (into `mode_variances`) of the directions that survive: for dot the ones that
                             escape to infinity (the dynamics have no stable nonzero state), for cosine the ones
                             alive at the stationary point (23)
     rank                    len(surviving)
@@ -78,7 +76,7 @@ class PredictiveResult(Result):
 
     objective: str
     similarity: str
-    eigenvalues: tuple[float, ...]
+    mode_variances: tuple[float, ...]
     modes: tuple[int, ...]
     surviving: tuple[int, ...]
     rank: int
@@ -377,7 +375,7 @@ def dot_escapes_from(res: PredictiveResult, weight_decay: float, w0: float,
                      horizon: float | None = None) -> np.ndarray:
     """Which of `res.modes` escape (bool per mode) under dot SimSiam/BYOL at `weight_decay` when every mode
     starts at w₀ (the same closed form (14) or quadrature (16) as `predictive_fixed_points`)."""
-    lam = np.asarray(res.eigenvalues)[list(res.modes)]
+    lam = np.asarray(res.mode_variances)[list(res.modes)]
     w = np.full(lam.shape, float(w0))
     if res.ema_rate is None or not np.isfinite(res.ema_rate):
         return weight_decay < simsiam_dot_critical_weight_decay(lam, res.init_p0, w, horizon)
@@ -396,7 +394,7 @@ def predictive_fixed_points(cov: np.ndarray, noise_cov: np.ndarray | None = None
     cov, noise_cov  C and S (vectors are diagonals); S = noise_scale · noise_cov as in `moments_of`
     weight_decay    γ of + γ(‖W‖² + ‖P‖²)
     ema_decay, lr   BYOL's per-step EMA β and the step size; κ = −ln β / lr (6). lr defaults to the trainer's
-                    (compare's recipe, TRAINER_LR) when BYOL needs it
+                    (compare's recipe, sslscape.recipe.LR) when BYOL needs it
     init, init_scale, p0, w0
                     the initial state of each direction: p₀ (predictor eigenvalue, default 1 = the identity) and
                     w₀ (‖W₀u_k‖ along each data eigenvector; default from the preset, see `init_scales`)
@@ -436,7 +434,7 @@ def predictive_fixed_points(cov: np.ndarray, noise_cov: np.ndarray | None = None
         notes.append("non-zero mean: the dynamics use X = C + μμᵀ and its eigenbasis; the spectrum is eig(W C Wᵀ)")
     kappa = None
     if objective == "byol":
-        kappa = ema_rate(ema_decay, lr if lr is not None else TRAINER_LR)
+        kappa = ema_rate(ema_decay, lr if lr is not None else LR)
 
     if similarity == "dot":
         modes = np.arange(n)  # the n largest λ of X
@@ -446,7 +444,18 @@ def predictive_fixed_points(cov: np.ndarray, noise_cov: np.ndarray | None = None
             escapes = gamma < crit
         else:
             crit = byol_dot_critical_weight_decay(lam_m, kappa, p0, w0_m, horizon)
-            fate = byol_dot_escapes(lam_m, np.full(n, gamma), kappa, p0, w0_m, horizon)
+            # a balanced start (w₀ = p₀, t → ∞): γ*_k = λ_k p₀/2 exactly (the bracket closes), so the fate is
+            # γ < γ*_k without quadrature — at γ = γ*_k the flow stays at its start (an unstable fixed point), which
+            # the integration could only report as undecided after max_steps (seconds); the rest is integrated
+            fate = np.where(gamma < crit, 1, -1)
+            todo = np.ones(n, bool) if horizon is not None else np.abs(w0_m - p0) > 1e-12 * max(p0, 1.0)
+            if todo.any():
+                fate[todo] = byol_dot_escapes(lam_m[todo], np.full(int(todo.sum()), gamma), kappa, p0, w0_m[todo],
+                                              horizon)
+            tie = ~todo & (lam_m > 0) & (gamma == crit)
+            if tie.any():
+                notes.append(f"directions {modes[tie].tolist()} sit exactly at their threshold (γ = γ*_k = λ_k p₀/2 "
+                             "from a balanced start): the flow stays at its start, reported as collapsed")
             escapes = fate == 1
             if np.any(fate == 0):
                 notes.append(f"directions {modes[fate == 0].tolist()} undecided within the horizon "
@@ -466,11 +475,12 @@ def predictive_fixed_points(cov: np.ndarray, noise_cov: np.ndarray | None = None
         if noise.any():
             notes.append("dot similarity: the augmentation noise S does not enter the population dynamics")
         crit_out = tuple(float(g) if g > 0 else None for g in crit)
-        return PredictiveResult(objective, similarity, tuple(map(float, lam)), tuple(int(k) for k in modes), surv,
-                                rank, int(rank > 0), "diverge" if rank else "collapse", tuple(spectrum.tolist()),
-                                crit_out, (), tuple(map(float, saddle)),
-                                None if kappa is None else float(kappa), tuple(map(float, w0_m)), float(p0),
-                                None, tuple(notes))
+        return PredictiveResult(objective=objective, similarity=similarity, mode_variances=tuple(map(float, lam)),
+                                modes=tuple(int(k) for k in modes), surviving=surv, rank=rank,
+                                measured_rank=int(rank > 0), fate="diverge" if rank else "collapse",
+                                spectrum=tuple(spectrum.tolist()), critical_weight_decay=crit_out, snr=(),
+                                saddle=tuple(map(float, saddle)), ema_rate=None if kappa is None else float(kappa),
+                                init_w0=tuple(map(float, w0_m)), init_p0=float(p0), r=None, notes=tuple(notes))
 
     # ---- cosine (mean field) ----
     su = u.T @ noise @ u
@@ -507,14 +517,16 @@ def predictive_fixed_points(cov: np.ndarray, noise_cov: np.ndarray | None = None
     if objective == "byol":
         notes.append("cosine BYOL: the stationary states and conserved quantities equal SimSiam's; the EMA rate "
                      "changes the path, not the mean-field answer")
-    return PredictiveResult(objective, similarity, tuple(map(float, lam)), tuple(int(k) for k in modes), surv,
-                            len(surv), len(surv), "stationary", tuple(spectrum.tolist()), tuple(None for _ in modes),
-                            tuple(map(float, rho)), (), None if kappa is None else float(kappa),
-                            tuple(map(float, w0_modes[modes])), float(p0), float(r), tuple(notes),
-                            seed_band=band)
+    return PredictiveResult(objective=objective, similarity=similarity, mode_variances=tuple(map(float, lam)),
+                            modes=tuple(int(k) for k in modes), surviving=surv, rank=len(surv),
+                            measured_rank=len(surv), fate="stationary", spectrum=tuple(spectrum.tolist()),
+                            critical_weight_decay=tuple(None for _ in modes), snr=tuple(map(float, rho)), saddle=(),
+                            ema_rate=None if kappa is None else float(kappa),
+                            init_w0=tuple(map(float, w0_modes[modes])), init_p0=float(p0), r=float(r),
+                            notes=tuple(notes), seed_band=band)
 
 
-def not_covered(spec: Spec) -> str | None:
+def _not_covered(spec: Spec) -> str | None:
     """Why the per-direction closed form does not apply to `spec` (one phrase), or None when it does. (depth > 1, a
     bias and a normalisation are `Spec.theory_gaps`, refused by `predict` before this is asked.)"""
     if spec.objective not in ("simsiam", "byol"):
@@ -529,15 +541,17 @@ def not_covered(spec: Spec) -> str | None:
 
 
 def from_spec(spec: Spec, moments: Moments | None = None, *, lr: float | None = None, init: Init = "trainer",
-              init_scale: float = TRAINER_INIT_SCALE, horizon: float | None = None) -> PredictiveResult:
-    """`predictive_fixed_points` of a spec at the trainer's start (ValueError for specs `not_covered`)."""
-    reason = not_covered(spec)
+              init_scale: float | None = None, horizon: float | None = None) -> PredictiveResult:
+    """`predictive_fixed_points` of a spec at the trainer's start (`init_scale` default: the spec's, else the
+    recipe's — `sslscape.recipe.start_scale`); TheoryDeclined for specs not covered."""
+    reason = _not_covered(spec)
     if reason is not None:
-        raise ValueError(reason)
+        raise TheoryDeclined(reason)
     m = moments if moments is not None else moments_of(spec)
     sim = spec.similarity
     return predictive_fixed_points(m.cov, m.noise_cov, spec.weight_decay, spec.objective, sim, spec.ema_decay,
-                                   spec.embed_dim, lr, mean=m.mean, init=init, init_scale=init_scale,
+                                   spec.embed_dim, lr, mean=m.mean, init=init,
+                                   init_scale=start_scale(spec) if init_scale is None else init_scale,
                                    horizon=horizon)
 
 
@@ -580,24 +594,122 @@ def matrix_blowup_time(w0: np.ndarray, p0: np.ndarray, x: np.ndarray, rtol: floa
     return math.inf
 
 
-def random_init_thresholds(cov: np.ndarray, embed_dim: int | None = None, *, init: Init = "trainer",
-                           init_scale: float = 1.0, n_inits: int = 8, seed: int = 0,
-                           mean: np.ndarray | None = None) -> np.ndarray:
-    """γ* = 1/(2 s*(W₀, P₀)) of dot SimSiam for `n_inits` random initialisations drawn like the preset (numpy RNG,
-    so not the trainer's own draws): the spread of the divergence threshold that the aligned closed form (14)
-    replaces by its value at the typical init. Without a finite horizon, γ below it diverges, above it W → 0."""
-    cov = np.asarray(cov, float)
-    cov = np.diag(cov) if cov.ndim == 1 else cov
-    dim = cov.shape[0]
-    d = int(embed_dim or dim)
-    x = cov + (0 if mean is None else np.outer(mean, mean))
-    rng = np.random.default_rng(seed)
-    if init != "trainer":
-        raise ValueError(f"init must be 'trainer', got {init!r}")
-    scale, pnoise = init_scale, TRAINER_PREDICTOR_NOISE / math.sqrt(d)
-    out = []
-    for _ in range(n_inits):
-        w0 = rng.standard_normal((d, dim)) * scale / math.sqrt(dim)
-        p0 = np.eye(d) + pnoise * rng.standard_normal((d, d))
-        out.append(1.0 / (2.0 * matrix_blowup_time(w0, p0, x)))
-    return np.asarray(out)
+# ---------------------------------------------------------------------------------------------------------------
+# the solver table's rows 'stop_gradient' (SimSiam; BYOL cosine) and 'stop_gradient_ema' (BYOL dot: a quadrature
+# per direction): covers, prediction, thresholds, knob_changes (sslscape.theory.solvers)
+# ---------------------------------------------------------------------------------------------------------------
+def covers(spec: Spec, moments: Moments | None = None) -> str | None:
+    """None when the closed form covers `spec` without a quadrature (SimSiam; cosine BYOL), else why not."""
+    if spec.objective == "byol" and spec.similarity == "dot":
+        return "BYOL with dot similarity: its escape thresholds need a quadrature (row stop_gradient_ema)"
+    return _not_covered(spec)
+
+
+def covers_ema(spec: Spec, moments: Moments | None = None) -> str | None:
+    """None for BYOL with dot similarity (γ*_k by quadrature per direction), else why not."""
+    if spec.objective != "byol" or spec.similarity != "dot":
+        return "the EMA-target quadrature is BYOL's with dot similarity"
+    return _not_covered(spec)
+
+
+def _thresholds_of(spec: Spec, res: PredictiveResult) -> Thresholds:
+    if res.similarity == "cosine":  # the flow's end state does not depend on γ (it only rescales time)
+        return Thresholds(kind="mean_field", order="per_direction", critical_weight_decay=(),
+                          critical_noise_scale=None)
+    crit = tuple(sorted((g for g in res.critical_weight_decay if g is not None), reverse=True))
+    balanced = all(abs(w - res.init_p0) <= 1e-12 * max(res.init_p0, 1.0) for w in res.init_w0)
+    exact = spec.objective == "simsiam" or balanced or res.ema_rate is None or not np.isfinite(res.ema_rate)
+    bracket = None
+    if spec.objective == "byol":
+        lam = np.asarray(res.mode_variances)[list(res.modes)]
+        bracket = tuple((float(lv * min(w, res.init_p0) / 2), float(lv * max(w, res.init_p0) / 2))
+                        for lv, w in zip(lam, res.init_w0, strict=True))
+    return Thresholds(kind="escape" if exact else "escape_estimate", order="per_direction", critical_weight_decay=crit,
+                      critical_weight_decay_range=bracket, critical_noise_scale=())
+
+
+def thresholds(spec: Spec, moments: Moments) -> Thresholds:
+    """Dot: γ*_k, the weight decay below which direction k escapes (BYOL: with its bracket); cosine: none (γ only
+    rescales time)."""
+    return _thresholds_of(spec, from_spec(spec, moments))
+
+
+thresholds_ema = thresholds
+
+
+def _band_w0(spec: Spec, res: PredictiveResult, dim: int, d: int) -> float:
+    """The start at the upper end of the seed band: w₀ at quantile 1 − (1 − INIT_QUANTILE)/n of its law for each of
+    the n modes (a union bound: the chance that any mode starts above it is at most 1 − INIT_QUANTILE)."""
+    return init_w0_quantile(start_scale(spec), d, dim, 1.0 - (1.0 - INIT_QUANTILE) / max(len(res.modes), 1))
+
+
+def _seed_band(spec: Spec, res: PredictiveResult, dim: int, d: int) -> tuple[int, float]:
+    """Dot SimSiam/BYOL: how many directions escape from a start at the upper end of the seed band (`_band_w0`).
+    The closed form at the typical start is the lower end of the predicted range; a seed's larger start raises
+    each γ*_k (measured in the compare sweep: seed 1 escaped at γ = 2.4 > γ*₁ = 2.0, and at d = 4, γ = 1.2 showed
+    4 directions where the typical start lets 1 escape), so the range's upper end counts these directions.
+    Returns (that count, the start w₀ used)."""
+    w_hi = _band_w0(spec, res, dim, d)
+    return int(dot_escapes_from(res, spec.weight_decay, w_hi).sum()), w_hi
+
+
+def prediction(spec: Spec, moments: Moments, budget: Any = None) -> Prediction:
+    """The per-direction answer (module docstring): dot → escape or collapse per direction and the seed band;
+    cosine → the mean-field survivors."""
+    res = from_spec(spec, moments)
+    d = spec.embed_dim or moments.dim
+    start = (f"the trainer's start (W₀ ~ {start_scale(spec):g}·N(0, 1/D): w₀² = {res.init_w0[0] ** 2:.3g} per "
+             f"direction, P₀ ≈ I)")
+    if res.similarity == "dot":
+        method = "escape" if spec.objective == "simsiam" else "escape_byol"
+        notes = [f"dot similarity: no stable non-zero state — each direction escapes (grows without bound) or "
+                 f"collapses; {res.rank} escaping direction(s) (γ < γ*_k), from {start}. "
+                 + ("A run diverges (plain SGD: NaN; Adam: one direction dominates, collapse rank 1)"
+                    if res.rank else "Every direction collapses: complete collapse")]
+        if spec.objective == "byol":
+            notes.append(f"BYOL: γ*_k lies in [λ_k min(w₀, p₀)/2, λ_k max(w₀, p₀)/2] for every EMA rate; the rate "
+                         f"κ = −ln β/lr uses the trainer's lr = {LR:g}")
+        band, w_hi = _seed_band(spec, res, moments.dim, d)
+        if band > res.rank:
+            notes.append(f"seed band: a seed whose start is larger along the data directions (w₀ up to {w_hi:.3g}, "
+                         f"the {INIT_QUANTILE:.1%} level of its law) lets up to {band} direction(s) escape, so the "
+                         f"theory's count reaches {band} "
+                         "(docs/theory.md §7); --order exact integrates from the trainer's own start")
+        top = max(res.rank, band)
+    else:
+        method = "mean_field"
+        notes = [f"cosine similarity, mean field: direction k survives iff its signal-to-noise ratio ρ_k = "
+                 f"λ_k/(λ_k + s_k) exceeds r·√c_k, c_k = p₀² − w₀² from {start}; weight decay and the EMA rate "
+                 "only change the path, not where the flow ends"]
+        top = max(res.rank, res.seed_band[2]) if res.seed_band else None
+    notes += [n for n in res.notes if not n.startswith(("dot similarity: the nonzero", "cosine similarity: scale"))]
+    spectrum = np.zeros(d)
+    spectrum[: min(d, len(res.spectrum))] = np.asarray(res.spectrum)[:d]
+    return make_prediction(spec, alive=res.rank, spectrum=spectrum, thresholds=_thresholds_of(spec, res),
+                           capacity=capacity_of(spec, moments), notes=notes, method=method, loss=None, embed_dim=d,
+                           alive_max=top)
+
+
+prediction_ema = prediction
+
+
+def knob_changes(spec: Spec, knob: str, pred: Prediction) -> tuple[list[float] | None, str]:
+    """The escape thresholds of dot similarity, or why a knob does not act; None: scan (`advise`)."""
+    th = pred.thresholds
+    if knob == "temperature":
+        return [], f"{spec.objective} has no temperature"
+    if knob == "batch_size":
+        return [], ("the per-direction closed form does not depend on the batch size: the SimSiam/BYOL losses have "
+                    "no cross-sample terms, the batch only sets the gradient noise")
+    if th.kind == "mean_field" and knob == "weight_decay":
+        return [], ("cosine similarity: weight decay only rescales the time of the stop-gradient flow; it never "
+                    "changes which directions survive (docs/theory.md §7)")
+    if th.kind in ("escape", "escape_estimate") and knob == "noise_scale":
+        return [], ("dot similarity: the augmentation noise does not enter the SimSiam/BYOL dynamics (their loss is "
+                    "linear in the prediction), so it never changes the rank")
+    if knob == "weight_decay" and th.kind == "escape":
+        return sorted({v for v in th.critical_weight_decay or () if v > 0}), ""
+    return None, ""
+
+
+knob_changes_ema = knob_changes

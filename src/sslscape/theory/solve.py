@@ -25,6 +25,7 @@ the closed forms in `tests/theory/test_solve.py`, and the answer where no closed
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -33,8 +34,12 @@ import numpy as np
 
 from ..diagnostics.rank import numerical_rank
 from ..errors import UserError
+from ..moments import Moments, unit_noise_cov
+from ..spec import Spec
+from ._clock import Clock, OutOfTime
 from ._linalg import basis_diagonal, common_eigenbasis
-from .landscape import Landscape, quartic_loss
+from .landscape import Landscape, landscape, quartic_loss
+from .prediction import Prediction, TheoryDeclined, Thresholds, Values, capacity_of, make_prediction
 
 if TYPE_CHECKING:  # torch only where the polynomial is minimised numerically: the closed forms stay light
     import torch
@@ -44,13 +49,14 @@ EIG_RTOL = 1e-12
 SOLVER_FLOOR = 1e-6  # a numerically minimised polynomial: directions below 1e-6 of the top are zero
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Minimum:
     weights: np.ndarray               # Ŵ = W_L⋯W_1 (d × D̂), bias in the last column when present
     loss: float                       # landscape value (without constants)
-    embedding_spectrum: np.ndarray    # eigenvalues of Ŵ Cov(x̂) Ŵᵀ, descending, length d
+    spectrum: np.ndarray              # predicted eigenvalues of Ŵ Cov(x̂) Ŵᵀ, descending, length d
     rank: int                         # rank of the embedding covariance
     method: str                       # 'closed_form', 'closed_form_depth', 'closed_form_commuting', 'numerical'
+    converged: bool = True            # numerical: False when stopped by the time budget (the best point so far)
 
 
 def single_product_form(land: Landscape, rtol: float = 1e-9) -> np.ndarray | None:
@@ -137,7 +143,8 @@ def closed_form_minimum(land: Landscape, b: np.ndarray) -> Minimum:
     weights = w_r @ u_r.T + (w_r @ elim) @ u_n.T
     spec = embedding_spectrum(weights, land.data_cov, land.embed_dim)
     rank = count_rank(spec, 1e-10, absolute_floor(land.data_cov))  # round-off of exact zeros is not a direction
-    return Minimum(weights, float(-np.sum(q[:k] ** 2) / 4), spec, rank, "closed_form")
+    return Minimum(weights=weights, loss=float(-np.sum(q[:k] ** 2) / 4), spectrum=spec, rank=rank,
+                   method="closed_form")
 
 
 def closed_form_grid(quadratic: np.ndarray, product: np.ndarray, data_cov: np.ndarray, gammas: np.ndarray,
@@ -246,8 +253,8 @@ def depth_closed_form_minimum(land: Landscape, b: np.ndarray, depth: int) -> Min
     weights = np.zeros((land.embed_dim, land.input_dim))
     weights[: order.size] = np.sqrt(p[order])[:, None] * e[:, order].T
     spec = embedding_spectrum(weights, land.data_cov, land.embed_dim)
-    return Minimum(weights, float(val[order].sum()), spec, count_rank(spec, 1e-12, absolute_floor(land.data_cov)),
-                   "closed_form_depth")
+    return Minimum(weights=weights, loss=float(val[order].sum()), spectrum=spec,
+                   rank=count_rank(spec, 1e-12, absolute_floor(land.data_cov)), method="closed_form_depth")
 
 
 def commuting_minimum(land: Landscape, rtol: float = 1e-9) -> Minimum | None:
@@ -329,8 +336,8 @@ def _commuting_candidate(land: Landscape, e: np.ndarray, b: np.ndarray, h: np.nd
     if abs(check - value) > 1e-8 * max(abs(value), 1e-12):
         return None  # the bound is not attained by this construction
     spec = embedding_spectrum(weights, land.data_cov, d)
-    return Minimum(weights, value, spec, count_rank(spec, 1e-10, absolute_floor(land.data_cov)),
-                   "closed_form_commuting")
+    return Minimum(weights=weights, loss=value, spectrum=spec,
+                   rank=count_rank(spec, 1e-10, absolute_floor(land.data_cov)), method="closed_form_commuting")
 
 
 def _equal_mixing(d: int, k: int) -> np.ndarray | None:
@@ -387,28 +394,37 @@ def _polynomial(land: Landscape) -> Any:
     return value_and_grad
 
 
-def _numerical_minimum_depth1(land: Landscape, n_starts: int, seed: int, max_iter: int) -> tuple[float, np.ndarray]:
+def _numerical_minimum_depth1(land: Landscape, n_starts: int, seed: int, max_iter: int,
+                              clock: Clock) -> tuple[float, np.ndarray]:
     """Depth 1: scipy's L-BFGS on the numpy polynomial and gradient (`quartic_value_and_grad`), one call per start
     (each converges on its own scale; no per-iteration torch overhead). Starts drawn like the depth ≥ 2 path's
     (scales 0.5 and 2 × √max|A| alternately), up to `n_starts`, stopping once three starts reached the same lowest
-    value. Returns the best (value, Ŵ)."""
+    value. `clock` ticks per evaluation (OutOfTime ends the search: the best point evaluated so far is kept).
+    Returns the best (value, Ŵ)."""
     from scipy.optimize import minimize  # where used: importing the theory stays cheap
 
     rng = np.random.default_rng(seed)
     d, dim = land.embed_dim, land.input_dim
     scale = float(np.sqrt(max(np.abs(land.quadratic).max(), 1e-12)))
     poly = _polynomial(land)
+    best: tuple[float, np.ndarray] = (float("inf"), np.zeros((d, dim)))
+    seen: list[tuple[float, np.ndarray]] = [best]  # the best point evaluated, for a search stopped by the clock
 
     def fun(flat: np.ndarray) -> tuple[float, np.ndarray]:
         v, g = poly(flat.reshape(1, d, dim))
+        if np.isfinite(v[0]) and v[0] < seen[0][0]:
+            seen[0] = (float(v[0]), flat.reshape(d, dim).copy())
+        clock.tick()
         return float(v[0]), g.ravel()
 
-    best: tuple[float, np.ndarray] = (float("inf"), np.zeros((d, dim)))
     hits = 0  # starts that reached the best value so far (to 1e-9 relative)
     for start in range(n_starts):
         w0 = (0.5 if start % 2 == 0 else 2.0) * scale * rng.standard_normal(d * dim) / np.sqrt(dim)
-        res = minimize(fun, w0, jac=True, method="L-BFGS-B",
-                       options={"maxiter": max_iter, "maxcor": 50, "gtol": 1e-12, "ftol": 1e-16})
+        try:
+            res = minimize(fun, w0, jac=True, method="L-BFGS-B",
+                           options={"maxiter": max_iter, "maxcor": 50, "gtol": 1e-12, "ftol": 1e-16})
+        except OutOfTime:
+            return seen[0] if seen[0][0] < best[0] else best
         if not np.isfinite(res.fun):
             continue
         if res.fun < best[0] - 1e-9 * max(1.0, abs(best[0])) or not np.isfinite(best[0]):
@@ -422,32 +438,64 @@ def _numerical_minimum_depth1(land: Landscape, n_starts: int, seed: int, max_ite
     return best
 
 
-def numerical_minimum(land: Landscape, depth: int = 1, n_starts: int = 6, seed: int = 0,
-                      max_iter: int = 500) -> Minimum:
+N_STARTS = 6             # random starts of the numerical minimiser
+EVALS_PER_START = 400    # polynomial evaluations an L-BFGS start typically takes (measured: 200–450 at D = 128)
+LBFGS_SECONDS = 6.6e-9   # L-BFGS-B's own work per evaluation, per variable and stored correction (maxcor 50):
+#                          5.4 ms of the 7.5 ms an evaluation took at d = D = 128 (2-core CPU container, 2026-12-08)
+def numerical_minimum(land: Landscape, depth: int = 1, n_starts: int = N_STARTS, seed: int = 0,
+                      max_iter: int = 500, *, max_seconds: float | None = None,
+                      progress: Callable[[int, int], None] | None = None) -> Minimum:
     """Minimise the landscape polynomial from `n_starts` random starts (float64 L-BFGS); keep the best.
 
-    Depth 1: numpy + scipy, one L-BFGS call per start (`_numerical_minimum_depth1`, milliseconds); depth ≥ 2: torch
-    on the factors (`_numerical_minimum_deep`; weight decay acts on each)."""
+    Depth 1: numpy + scipy, one L-BFGS call per start (`_numerical_minimum_depth1`); depth ≥ 2: torch on the factors
+    (`_numerical_minimum_deep`; weight decay acts on each). Cost ∝ d·D² per evaluation (`estimate_numerical_seconds`:
+    minutes at D ≈ 800). `progress(done, expected)` per evaluation; after `max_seconds` the best point so far is
+    returned with `converged=False`."""
     if not land.expandable:
         raise ValueError(f"no quartic landscape: {land.reason}")
+    clock = Clock(n_starts * EVALS_PER_START, progress, max_seconds)
     if depth == 1:
-        value, w = _numerical_minimum_depth1(land, n_starts, seed, max_iter)
+        value, w = _numerical_minimum_depth1(land, n_starts, seed, max_iter, clock)
     else:
-        value, w = _numerical_minimum_deep(land, depth, n_starts, seed, max_iter)
+        value, w = _numerical_minimum_deep(land, depth, n_starts, seed, max_iter, clock)
     if not np.isfinite(value) or value > 0.0:  # the collapsed point W = 0 (loss 0) is always a candidate
         value, w = 0.0, np.zeros((land.embed_dim, land.input_dim))
     spec = embedding_spectrum(w, land.data_cov, land.embed_dim)
     # L-BFGS on the polynomial converges tightly (dead directions end ≤ 1e-10 of the top): the theory's count is
     # the numerical rank above a solver-precision floor, not the measurement's collapse rule
     floor = max(SOLVER_FLOOR * float(spec.max(initial=0.0)), absolute_floor(land.data_cov))
-    return Minimum(w, value, spec, numerical_rank(spec, floor), "numerical")
+    return Minimum(weights=w, loss=value, spectrum=spec, rank=numerical_rank(spec, floor), method="numerical",
+                   converged=not clock.out_of_time)
 
 
-def _numerical_minimum_deep(land: Landscape, depth: int, n_starts: int, seed: int,
-                            max_iter: int) -> tuple[float, np.ndarray]:
+def estimate_numerical_seconds(land: Landscape, depth: int = 1, n_starts: int = N_STARTS) -> float:
+    """About how long `numerical_minimum` takes: per evaluation, a timed evaluation of the polynomial and its
+    gradient plus L-BFGS-B's own work (`LBFGS_SECONDS` per variable and stored correction: it dominates for a large
+    Ŵ), × the evaluations a search usually needs (`EVALS_PER_START` for each of the three starts that usually settle
+    it). Within a factor of about 2 (D = 128: 9 s estimated, 9.5 s taken); the machine's load moves it as much.
+    Depth ≥ 2 evaluates L factors of width max(d, D) and prunes directions: ×(2L + 2)."""
+    import time
+
+    poly = _polynomial(land)
+    w = np.random.default_rng(0).standard_normal((1, land.embed_dim, land.input_dim)) * 1e-2
+    t = time.perf_counter()
+    poly(w)
+    t_poly = time.perf_counter() - t
+    if t_poly < 0.02:  # short enough to time again without the first call's set-up
+        t = time.perf_counter()
+        for _ in range(3):
+            poly(w)
+        t_poly = (time.perf_counter() - t) / 3
+    overhead = LBFGS_SECONDS * land.embed_dim * land.input_dim * 50
+    factor = 1.0 if depth == 1 else 2.0 * depth + 2.0
+    return float((t_poly + overhead) * min(n_starts, 3) * EVALS_PER_START * factor)
+
+
+def _numerical_minimum_deep(land: Landscape, depth: int, n_starts: int, seed: int, max_iter: int,
+                            clock: Clock) -> tuple[float, np.ndarray]:
     """Depth ≥ 2: torch L-BFGS on the L factors from `n_starts` starts (small random ones and, every other start,
     all singular values beyond the quartic barrier), each pruned of directions that do not pay. Returns the best
-    (value, Ŵ) — (inf, 0) if no start ended finite."""
+    (value, Ŵ) — (inf, 0) if no start ended finite; a start stopped by the clock keeps its point so far."""
     import torch
 
     from ._optim import deep_shapes, lbfgs_minimise, product
@@ -465,12 +513,18 @@ def _numerical_minimum_deep(land: Landscape, depth: int, n_starts: int, seed: in
         else:
             factors = [(0.5 * scale ** (1 / depth) * torch.randn(s, generator=gen, dtype=torch.float64)
                         / np.sqrt(s[1])).requires_grad_() for s in shapes]
-        value = lbfgs_minimise(factors, partial(_deep_loss, land, factors, depth), max_iter, 1e-13, 1e-16)
+        try:
+            value = lbfgs_minimise(factors, partial(_deep_loss, land, factors, depth, clock), max_iter, 1e-13, 1e-16)
+        except OutOfTime:
+            with torch.no_grad():
+                value = float(_deep_loss(land, factors, depth))
         w = product(factors).detach().numpy()
-        if np.isfinite(value):
-            value, w = _prune_directions(land, depth, value, w, max_iter)
+        if np.isfinite(value) and not clock.out_of_time:
+            value, w = _prune_directions(land, depth, value, w, max_iter, clock)
         if np.isfinite(value) and value < best[0]:
             best = (value, w)
+        if clock.out_of_time:
+            break
     return best
 
 
@@ -505,8 +559,8 @@ def _balanced_factors(w: np.ndarray, depth: int) -> list[torch.Tensor]:
     return [torch.tensor(m, dtype=torch.float64, requires_grad=True) for m in mats]
 
 
-def _prune_directions(land: Landscape, depth: int, value: float, w: np.ndarray,
-                      max_iter: int) -> tuple[float, np.ndarray]:
+def _prune_directions(land: Landscape, depth: int, value: float, w: np.ndarray, max_iter: int,
+                      clock: Clock | None = None) -> tuple[float, np.ndarray]:
     """Greedy descent over which singular directions are alive.
 
     For depth ≥ 2 every direction has a local minimum at zero *and* one at p* > 0, so a run started with all
@@ -523,25 +577,32 @@ def _prune_directions(land: Landscape, depth: int, value: float, w: np.ndarray,
             if sv[k] <= 1e-12 * max(sv.max(), 1e-300):
                 continue
             factors = _balanced_factors(w - sv[k] * np.outer(u[:, k], vt[k]), depth)
-            trial = lbfgs_minimise(factors, partial(_deep_loss, land, factors, depth), max_iter, 1e-13, 1e-16)
+            try:
+                trial = lbfgs_minimise(factors, partial(_deep_loss, land, factors, depth, clock), max_iter, 1e-13,
+                                       1e-16)
+            except OutOfTime:
+                return value, w
             if np.isfinite(trial) and trial < value - 1e-12 * max(abs(value), 1e-300):
                 value, w, improved = trial, product(factors).detach().numpy(), True
                 break
     return value, w
 
 
-def _deep_loss(land: Landscape, factors: list[torch.Tensor], depth: int) -> torch.Tensor:
-    """Depth ≥ 2 (depth 1 runs in numpy, `_polynomial`)."""
+def _deep_loss(land: Landscape, factors: list[torch.Tensor], depth: int, clock: Clock | None = None) -> torch.Tensor:
+    """Depth ≥ 2 (depth 1 runs in numpy, `_polynomial`); `clock` ticks per evaluation."""
     from ._optim import product
 
+    if clock is not None:
+        clock.tick()
     w = product(factors)
     # the product carries the landscape; weight decay acts on every factor (bias not modelled for depth > 1)
     no_decay = replace(land, weight_decay=0.0)
     return quartic_loss(no_decay, w) + land.weight_decay * sum((f * f).sum() for f in factors)
 
 
-def minimum(land: Landscape, depth: int = 1, seed: int = 0) -> Minimum:
-    """Closed form where it exists, otherwise the numerical minimiser of the polynomial."""
+def closed_form(land: Landscape, depth: int = 1) -> Minimum | None:
+    """The landscape's closed-form global minimum (single product, depth-L commuting, every matrix commuting), or
+    None when it has none."""
     b = single_product_form(land)
     if b is not None:
         if depth == 1:
@@ -549,8 +610,232 @@ def minimum(land: Landscape, depth: int = 1, seed: int = 0) -> Minimum:
         found = depth_closed_form_minimum(land, b, depth)
         if found is not None:
             return found
-    if depth == 1:
-        found = commuting_minimum(land)
-        if found is not None:
-            return found
-    return numerical_minimum(land, depth=depth, seed=seed)
+    return commuting_minimum(land) if depth == 1 else None
+
+
+def minimum(land: Landscape, depth: int = 1, seed: int = 0) -> Minimum:
+    """Closed form where it exists, otherwise the numerical minimiser of the polynomial (the referee's shortcut; the
+    theory's answers go through the solver table, `sslscape.theory.solvers`)."""
+    found = closed_form(land, depth)
+    return found if found is not None else numerical_minimum(land, depth=depth, seed=seed)
+
+
+# ---- critical values of the quartic order (depth 1: eigenvalues of (A, G); depth L: `depth_critical_weight_decay`)
+def _finite_real(values: np.ndarray) -> list[float]:
+    values = np.asarray(values)
+    keep = np.isfinite(values) & (np.abs(values.imag) <= 1e-9 * np.maximum(1.0, np.abs(values.real)))
+    return sorted((float(v) for v in values.real[keep]), reverse=True)
+
+
+def critical_values(spec: Spec, moments: Moments, land: Landscape) -> Thresholds:
+    """Per-direction critical weight decay, noise scale and temperature of the quartic landscape:
+    direction k grows from W = 0 iff the k-th eigenvalue of A − γG is positive, so
+      γ*_k  = generalised eigenvalues of (A, G)              (γ above which direction k dies)
+      s*_k  = roots s ≥ 0 of det(A₀ + s A₁ − γG) = 0          (A is affine in the noise scale)
+      τ*_k  = τ a_k / γ  (InfoNCE: A ∝ 1/τ; direction k dies for τ above it)
+    global statements for the single-product landscapes, else the local instability thresholds of W = 0 (`kind`);
+    depth L ≥ 2: the closed form of `depth_profile` (with the spinodals, `metastable_weight_decay`)."""
+    import scipy.linalg  # where it is used: importing the theory stays cheap (scipy.linalg alone takes ~1 s)
+
+    a, g, gamma = land.quadratic, land.decay, land.weight_decay
+    kind = "global" if single_product_form(land) is not None else "local_instability"
+    if spec.depth == 1:
+        if np.allclose(g, np.eye(g.shape[0])):
+            decay = tuple(max(float(v), 0.0) for v in np.linalg.eigvalsh(a)[::-1])
+        else:
+            decay = tuple(max(v, 0.0) for v in _finite_real(scipy.linalg.eigvals(a, g)))
+        unit = unit_noise_cov(spec, moments.dim)
+        a0 = landscape(spec, replace(moments, noise_cov=0 * unit)).quadratic
+        a1 = landscape(spec, replace(moments, noise_cov=unit)).quadratic - a0
+        if np.abs(a1).max() <= 1e-12 * max(np.abs(a0).max(), 1e-300):
+            noise: Values = ()  # augmentation does not enter the quadratic term: it never changes the rank
+        else:
+            roots = _finite_real(scipy.linalg.eigvals(a0 - gamma * g, -a1))
+            noise = tuple(sorted((r for r in roots if r >= 0), reverse=True))
+        temps: Values = ()
+        if spec.objective in ("infonce", "ntxent") and gamma > 0:
+            # a subnormal γ overflows τ·a/γ: like γ = 0, no temperature kills a direction (never an inf threshold)
+            temps = tuple(t for v in np.linalg.eigvalsh(a)[::-1] if v > 0
+                          and np.isfinite(t := float(spec.temperature * v / gamma)))
+        return Thresholds(kind=kind, order="quartic", critical_weight_decay=decay, critical_noise_scale=noise,
+                          critical_temperature=temps)
+    b = single_product_form(land)
+    e = None if b is None or spec.bias else common_eigenbasis(a, b)
+    if e is None:
+        return Thresholds(kind="none", order="quartic")
+    a_k = basis_diagonal(e, a)
+    beta2 = basis_diagonal(e, b) ** 2
+    desc = lambda v: tuple(sorted(map(float, v), reverse=True))  # noqa: E731
+    return Thresholds(kind="global", order="quartic",
+                      critical_weight_decay=desc(depth_critical_weight_decay(a_k, beta2, spec.depth)),
+                      metastable_weight_decay=desc(depth_metastable_weight_decay(a_k, beta2, spec.depth)))
+
+
+# ---- the solver table's rows (sslscape.theory.solvers): 'quartic_closed_form', 'quartic_numerical',
+#      'exact_polynomial', 'exact_polynomial_numerical' -----------------------------------------------------------
+def _quartic_landscape(spec: Spec, moments: Moments) -> tuple[Landscape | None, str]:
+    """(the landscape, '') when the quartic order applies, else (None, why not)."""
+    if spec.depth > 1 and spec.bias:
+        return None, ("a bias with depth > 1 sits after the product W_L⋯W_1, outside the landscape's input "
+                      "augmentation")
+    land = landscape(spec, moments)
+    return (land, "") if land.expandable else (None, f"no quartic landscape: {land.reason}")
+
+
+def _has_closed_form(land: Landscape, depth: int) -> str | None:
+    """None when the landscape has a closed form, else why not. The commuting minimum (§13) is attempted here: its
+    bound is attained only by some constructions (an equal-mixing d × k matrix, a sign condition), which only the
+    solve can tell — and a row that covers a spec must answer it in closed form, or the plan would call a numerical
+    solve a closed form (raw Barlow Twins, λ < 1, on estimated RGB moments with d = 192: 0.35 s here, then 77 s of
+    silent L-BFGS). It is milliseconds to a fraction of a second, against the numerical row's seconds to minutes."""
+    b = single_product_form(land)
+    if b is not None and (depth == 1 or (np.allclose(land.decay, np.eye(land.input_dim))
+                                         and common_eigenbasis(land.quadratic, b) is not None)):
+        return None
+    if depth == 1 and common_eigenbasis(land.quadratic, land.decay, *[m for t in land.terms for m in (t.x, t.y)],
+                                        rtol=1e-9) is not None:
+        if commuting_minimum(land) is not None:
+            return None
+        return ("no closed form: the matrices commute, but no equal-mixing construction attains the commuting bound "
+                f"for d = {land.embed_dim} (docs/theory.md §13)")
+    return ("no closed form: the quartic terms are not one product and the matrices do not commute"
+            + (" (depth > 1 needs A and B commuting)" if depth > 1 else ""))
+
+
+def covers_closed_form(spec: Spec, moments: Moments) -> str | None:
+    land, why = _quartic_landscape(spec, moments)
+    return why if land is None else _has_closed_form(land, spec.depth)
+
+
+def covers_numerical(spec: Spec, moments: Moments) -> str | None:
+    return _quartic_landscape(spec, moments)[1] or None
+
+
+def thresholds(spec: Spec, moments: Moments) -> Thresholds:
+    """The quartic order's critical values (`critical_values`), or none where the quartic order does not apply."""
+    land, _ = _quartic_landscape(spec, moments)
+    return Thresholds() if land is None else critical_values(spec, moments, land)
+
+
+def _quartic_notes(spec: Spec, moments: Moments, land: Landscape) -> list[str]:
+    """The landscape's notes for the quartic order, with the finite-batch note pointing at the learned point."""
+    from .solvers import plan
+
+    notes = [n for n in land.notes if "left to order" not in n]
+    if spec.objective == "infonce" and spec.batch_size is not None:
+        chosen = plan(spec, "auto", moments)
+        if chosen.order == "learned_point":
+            notes.append("finite batch: the quartic keeps the exact (1 − 1/N) factor at W = 0; the positive pair's "
+                         "share p̄ at the learned point is in order 'learned_point' (the default here)")
+        else:
+            why = dict(chosen.declined).get("learned_point_dot", "")
+            notes.append("finite batch: the quartic keeps the exact (1 − 1/N) factor at W = 0; at the learned point "
+                         "the positive pair's share p̄ can kill weak directions it keeps"
+                         + (f", and the learned-point closed form does not cover this spec ({why})" if why else "")
+                         + ": check with --order exact")
+    return notes
+
+
+def _answer(spec: Spec, moments: Moments, land: Landscape, found: Minimum, thresholds: Thresholds,
+            notes: list[str], method: str | None = None) -> Prediction:
+    if not found.converged:
+        notes.append("stopped at the time budget (max_seconds): the best point so far, not converged")
+    return make_prediction(spec, alive=found.rank, spectrum=found.spectrum, thresholds=thresholds,
+                           capacity=capacity_of(spec, moments), notes=notes, method=method or found.method,
+                           loss=found.loss, embed_dim=land.embed_dim, converged=found.converged)
+
+
+def prediction_closed_form(spec: Spec, moments: Moments, budget: Any = None) -> Prediction:
+    """The quartic landscape's closed-form global minimum (module docstring; milliseconds)."""
+    land, why = _quartic_landscape(spec, moments)
+    found = None if land is None else closed_form(land, spec.depth)
+    if land is None or found is None:
+        raise TheoryDeclined(why or "the commuting bound is not attained by an equal-mixing construction here")
+    return _answer(spec, moments, land, found, critical_values(spec, moments, land),
+                   _quartic_notes(spec, moments, land))
+
+
+def _budgeted_minimum(land: Landscape, spec: Spec, budget: Any) -> Minimum:
+    return numerical_minimum(land, depth=spec.depth, seed=spec.seed,
+                             max_seconds=getattr(budget, "max_seconds", None),
+                             progress=getattr(budget, "progress", None))
+
+
+def prediction_numerical(spec: Spec, moments: Moments, budget: Any = None) -> Prediction:
+    """The quartic polynomial minimised numerically (no closed form): seconds to minutes (`estimate_numerical`)."""
+    land, why = _quartic_landscape(spec, moments)
+    if land is None:
+        raise TheoryDeclined(why)
+    notes = _quartic_notes(spec, moments, land)
+    notes.append("no closed form for this landscape; its polynomial was minimised numerically")
+    return _answer(spec, moments, land, _budgeted_minimum(land, spec, budget), critical_values(spec, moments, land),
+                   notes)
+
+
+def estimate_numerical(spec: Spec, moments: Moments) -> float:
+    land, _ = _quartic_landscape(spec, moments)
+    return 0.0 if land is None else estimate_numerical_seconds(land, spec.depth)
+
+
+def polynomial_is_exact(spec: Spec, moments: Moments, land: Landscape) -> bool:
+    """True when E[sample loss] equals the landscape polynomial exactly, so `exact` needs no Monte-Carlo.
+
+    Spectral: its expectation involves second moments only (any data). Raw Barlow Twins: its expectation is a
+    quartic whose finite-batch part uses Gaussian fourth moments of centred data — exact for Gaussian data given
+    by a covariance with zero mean and no bias. A Monte-Carlo sample there only adds error: on 4,096 pairs a
+    direction dead in the population (3.9e-13 of the top) read 2.6e-3, and 1.0e-3 / 2.4e-4 on 16k / 65k pairs.
+    """
+    if spec.objective == "spectral":
+        return True
+    gaussian_centred = spec.data.samples is None and not np.any(moments.mean) and not spec.bias
+    return spec.objective == "barlow" and spec.normalization == "none" and gaussian_centred
+
+
+def _exact_landscape(spec: Spec, moments: Moments) -> tuple[Landscape | None, str]:
+    land, why = _quartic_landscape(spec, moments)
+    if land is not None and not polynomial_is_exact(spec, moments, land):
+        return None, "the exact loss is not the landscape polynomial (Monte-Carlo needed)"
+    return land, why
+
+
+def covers_exact_polynomial(spec: Spec, moments: Moments) -> str | None:
+    land, why = _exact_landscape(spec, moments)
+    return why if land is None else _has_closed_form(land, spec.depth)
+
+
+def covers_exact_polynomial_numerical(spec: Spec, moments: Moments) -> str | None:
+    return _exact_landscape(spec, moments)[1] or None
+
+
+def _exact_notes(how: str, thresholds: Thresholds) -> list[str]:
+    notes = [f"the population loss of this spec is exactly the landscape polynomial; it was {how}, with no "
+             "Monte-Carlo error"]
+    if thresholds.order:
+        notes.append(f"critical values: the {thresholds.order} order's (the exact solver gives none)")
+    return notes
+
+
+def prediction_exact_polynomial(spec: Spec, moments: Moments, budget: Any = None) -> Prediction:
+    from .solvers import closed_form_thresholds
+
+    land, why = _exact_landscape(spec, moments)
+    found = None if land is None else closed_form(land, spec.depth)
+    if land is None or found is None:
+        raise TheoryDeclined(why or "the commuting bound is not attained by an equal-mixing construction here")
+    th = closed_form_thresholds(spec, moments)
+    return _answer(spec, moments, land, found, th, _exact_notes(f"minimised in closed form ({found.method})", th),
+                   method="exact_polynomial")
+
+
+def prediction_exact_polynomial_numerical(spec: Spec, moments: Moments, budget: Any = None) -> Prediction:
+    from .solvers import closed_form_thresholds
+
+    land, why = _exact_landscape(spec, moments)
+    if land is None:
+        raise TheoryDeclined(why)
+    th = closed_form_thresholds(spec, moments)
+    return _answer(spec, moments, land, _budgeted_minimum(land, spec, budget), th,
+                   _exact_notes("minimised numerically (multi-start)", th), method="exact_polynomial")
+
+
+estimate_exact_polynomial_numerical = estimate_numerical

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from ..augment import ImageAugmentConfig
 from ..errors import UserError, format_validation_error
 from ..io import read_mapping_file
+from ..recipe import BATCH, LR, STEPS, start_scale
 from ..spec import Spec, load_spec, parse_spec
 from ..spec import resolve_paths as resolve_spec_paths
 
@@ -46,7 +47,8 @@ class ModelConfig(_Strict):
     hidden: list[PosInt] = [512, 512]  # MLP backbone widths
     width: PosInt | None = None  # deep-linear hidden width (None → input dim)
     projector: PosInt | None = None  # projector hidden width for mlp/resnet18 (None → a single Linear)
-    init_scale: PosFloat = 1.0  # linear models: W ≈ init_scale · N(0, 1/D)
+    init_scale: PosFloat | None = None  # linear models: W ≈ init_scale · N(0, 1/D); None → the spec's init_scale,
+    #                                     else sslscape.recipe.INIT_SCALE (`TrainConfig.init_scale`)
 
 
 class OptimizerConfig(_Strict):
@@ -57,7 +59,18 @@ class OptimizerConfig(_Strict):
     lars_eta: PosFloat = 0.001
     # 'l2': add the gradient of γ Σ_l ‖W_l‖² (γ = spec.weight_decay; the theory's weight decay).
     # 'decoupled': W ← (1 − 2γ·lr) W after each step (AdamW-style; equals 'l2' for plain SGD only).
+    # Default: 'decoupled' for adamw (that is what AdamW means), 'l2' otherwise; adamw with 'l2' is refused.
     weight_decay_mode: Literal["l2", "decoupled"] = "l2"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _adamw_is_decoupled(cls, raw: object) -> object:
+        if isinstance(raw, dict) and raw.get("name") == "adamw":
+            if raw.get("weight_decay_mode", "decoupled") != "decoupled":
+                raise ValueError("adamw means decoupled weight decay; set weight_decay_mode: decoupled, or use "
+                                 "name: adam for the theory's L2 weight decay")
+            raw = {**raw, "weight_decay_mode": "decoupled"}
+        return raw
 
 
 class DataConfig(_Strict):
@@ -78,9 +91,9 @@ class DataConfig(_Strict):
 
 
 class ScheduleConfig(_Strict):
-    steps: PosInt = 3000
-    batch_size: Annotated[int, Field(ge=2)] | None = None  # None → spec.batch_size, else 1024
-    lr: PosFloat = 1e-2
+    steps: PosInt = STEPS  # sslscape.recipe: compare's recipe is the trainer's default
+    batch_size: Annotated[int, Field(ge=2)] | None = None  # None → spec.batch_size, else recipe.BATCH (1024)
+    lr: PosFloat = LR
     kind: Literal["cosine", "constant"] = "cosine"
     warmup_steps: Annotated[int, Field(ge=0)] = 0
     min_lr_ratio: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0
@@ -123,8 +136,17 @@ class TrainConfig(_Strict):
         """The spec (a spec given as a path is read, relative to the working directory)."""
         return self.spec if isinstance(self.spec, Spec) else load_spec(self.spec)
 
+    def init_scale(self, spec: Spec) -> float:
+        """The linear models' initial scale: model.init_scale, else the spec's `init_scale` (the theory's start),
+        else sslscape.recipe.INIT_SCALE; ConfigError when the two are set and differ."""
+        own, theirs = self.model.init_scale, spec.init_scale
+        if own is not None and theirs is not None and own != theirs:
+            raise ConfigError(f"model.init_scale = {own:g} but spec.init_scale = {theirs:g}: set one of them (the "
+                              f"spec's is the one the theory predicts from; {DOCS})")
+        return own if own is not None else start_scale(spec)
+
     def batch_size(self, spec: Spec) -> int:
-        return self.schedule.batch_size or spec.batch_size or 1024
+        return self.schedule.batch_size or spec.batch_size or BATCH
 
     def trajectory_hash(self) -> str:
         """Hash of every field that changes the trajectory (not logging/checkpoint cadence, device or eval):

@@ -100,6 +100,9 @@ class TrainResult(Result):
     out_dir: str | None
     model: SSLModel = field(repr=False, compare=False)
     already_finished: bool = field(default=False, compare=False)  # `resume` found the run finished: nothing ran
+    # which data each figure is measured on (`measured_on`): spectrum/rank/effective rank, then kNN/probe ("" if none)
+    spectrum_on: str = ""
+    accuracy_on: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict without the model; a non-finite loss becomes None (summary.json stays valid JSON)."""
@@ -126,10 +129,11 @@ def build_model(config: TrainConfig, spec: Spec, source: GaussianSource | ArrayS
     if kind in ("linear", "deep_linear"):
         d = spec.embed_dim or in_dim
         if kind == "linear" or spec.depth == 1:
-            backbone = LinearEncoder(in_dim, d, bias=spec.bias, init_scale=m.init_scale, generator=generator)
+            backbone = LinearEncoder(in_dim, d, bias=spec.bias, init_scale=config.init_scale(spec),
+                                     generator=generator)
         else:
             backbone = DeepLinearEncoder(in_dim, d, depth=spec.depth, width=m.width, bias=spec.bias,
-                                         init_scale=m.init_scale, generator=generator)
+                                         init_scale=config.init_scale(spec), generator=generator)
         head = None
     elif kind == "mlp":
         d = spec.embed_dim or DEFAULT_DEEP_EMBED
@@ -210,12 +214,16 @@ class _Run:
         self.batch_size = config.batch_size(self.spec)
         self.cov = getattr(self.source, "cov", None)
 
+    @property
+    def population(self) -> bool:
+        """Whether the spectrum is exact: a linear encoder on the spec's Gaussian, eig(W C Wᵀ)."""
+        return self.model.effective_weight() is not None and type(self.source) is GaussianSource
+
     @torch.no_grad()
     def measure(self) -> Measured:
         """Spectrum, collapse rank and effective rank now (train/metrics.py: one measurement core)."""
-        w = self.model.effective_weight()
-        if w is not None and type(self.source) is GaussianSource:
-            return measure_population(w, self.cov)  # exact: eig(W C Wᵀ)
+        if self.population:
+            return measure_population(self.model.effective_weight(), self.cov)  # exact: eig(W C Wᵀ)
         was_training = self.model.training
         self.model.eval()
         z = self.model.embed(self.source.eval_set().x[:SPECTRUM_SAMPLES])
@@ -295,7 +303,8 @@ class TrainingInterrupted(KeyboardInterrupt):
 
 
 def train(config: TrainConfig, out_dir: str | Path | None = None, *, resume: bool = False,
-          stop_after: int | None = None, progress: Progress | None = None, threads: int | None = None) -> TrainResult:
+          stop_after: int | None = None, progress: Progress | None = None, threads: int | None = None,
+          say: Callable[[str], None] | None = None) -> TrainResult:
     """Train the config's model; write checkpoint.pt, metrics.jsonl, embeddings.npy, summary.json to out_dir.
 
     `resume=True` continues from out_dir/checkpoint.pt (refused if written by another config; a truncated or
@@ -305,12 +314,13 @@ def train(config: TrainConfig, out_dir: str | Path | None = None, *, resume: boo
     the final outputs, as an interruption would. `progress(done, total, metrics)` is called every few steps (the CLI
     draws a bar with it). `threads`: torch threads for the run (None: `sslscape.threads.resolve_threads`), restored
     afterwards. One process per out_dir: a second one gets a UserError (`sslscape.io.folder_lock`).
-    Ctrl-C raises `TrainingInterrupted` (a KeyboardInterrupt) naming the last checkpoint.
+    Ctrl-C raises `TrainingInterrupted` (a KeyboardInterrupt) naming the last checkpoint. `say(line)` gets one line
+    with `resume`: "resumed from step S of T (checkpoint …)", or that there was no checkpoint to resume from.
     """
     out = Path(out_dir) if out_dir is not None else None
     lock = folder_lock(out, "training run") if out is not None else contextlib.nullcontext()
     with torch_threads(resolve_threads(threads)), lock:
-        return _train(config, out, resume, stop_after, progress)
+        return _train(config, out, resume, stop_after, progress, say)
 
 
 def _newest_checkpoint(out: Path | None) -> Path | None:
@@ -331,13 +341,14 @@ def _recorded_result(out: Path, config_hash: str, steps: int, model: SSLModel) -
         kept = {k: summary[k] for k in ("steps", "final_loss", "effective_rank", "rank", "knn_accuracy",
                                         "linear_probe_accuracy", "samples_per_s", "wall_s")}
         return TrainResult(**kept, spectrum=tuple(summary["spectrum"]), config_hash=config_hash, out_dir=str(out),
-                           model=model, already_finished=True)
+                           model=model, already_finished=True, spectrum_on=str(summary.get("spectrum_on", "")),
+                           accuracy_on=str(summary.get("accuracy_on", "")))
     except (KeyError, TypeError):
         return None
 
 
 def _train(config: TrainConfig, out: Path | None, resume: bool, stop_after: int | None,
-           progress: Progress | None) -> TrainResult:
+           progress: Progress | None, say: Callable[[str], None] | None = None) -> TrainResult:
     run = _Run(config)
     spec, sched, model, opt = run.spec, config.schedule, run.model, run.optimizer
     ckpt_path = out / CHECKPOINT if out is not None else None
@@ -355,8 +366,10 @@ def _train(config: TrainConfig, out: Path | None, resume: bool, stop_after: int 
             for name in OUTPUTS:
                 (out / name).unlink(missing_ok=True)
             atomic_write_text(metrics_path, "")
+    if resume and found is None and say is not None:
+        say(f"no checkpoint to resume from in {out}; training from step 0 of {sched.steps}")
     if found is not None:
-        ckpt, _ = found
+        ckpt, ckpt_file = found
         model.load_state_dict(ckpt["model"])
         if run.target is not None:
             run.target.load_state_dict(ckpt["target"])
@@ -369,6 +382,8 @@ def _train(config: TrainConfig, out: Path | None, resume: bool, stop_after: int 
             recorded = _recorded_result(out, config_hash, sched.steps, model)
             if recorded is not None:
                 return recorded  # finished: nothing is recomputed or rewritten
+        if say is not None:
+            say(f"resumed from step {start} of {sched.steps} (checkpoint {ckpt_file})")
         _truncate_metrics(metrics_path, start)
     stop = sched.steps if stop_after is None else min(sched.steps, stop_after)
     check_every = 1 if run.device.type == "cpu" else sched.log_every  # a sync per step is free on CPU only
@@ -454,12 +469,33 @@ def _train(config: TrainConfig, out: Path | None, resume: bool, stop_after: int 
                                   last_ckpt_step if newest is not None else None) from exc
 
 
+def measured_on(run: _Run, n_bank: int | None) -> tuple[str, str]:
+    """What the final figures are measured on, in words (summary.json `spectrum_on`, `accuracy_on`; the CLI prints
+    them): the split and sample count behind the spectrum / rank / effective rank, and behind kNN / probe ("" when
+    there are no labels)."""
+    evalset = run.source.eval_set()
+    bank_split, eval_split = (("train split", "test split") if isinstance(run.source, ArraySource)
+                              else ("labelled draws", "held-out draws"))
+    n_eval = int(evalset.x.shape[0])
+    spectrum_on = ("the population: exact eig(W C Wᵀ) of the linear encoder on the spec's Gaussian "
+                   f"(embeddings.npy holds {n_eval} {eval_split})" if run.population else
+                   f"embeddings.npy: the embeddings of the {eval_split}, {n_eval} samples")
+    accuracy_on = "" if n_bank is None else (
+        f"representations (the encoder's output, before any projector), fitted on the {bank_split} ({n_bank} "
+        f"samples), scored on the {eval_split} ({n_eval} samples)")
+    return spectrum_on, accuracy_on
+
+
 def _finish(run: _Run, out: Path | None, last_loss: float, wall: float, config_hash: str) -> TrainResult:
     """Final measurement, kNN / probe and the final outputs (embeddings, labels, then summary.json last: a run is
-    finished when its summary exists). Fault point 'final-outputs' (tests) falls between the two."""
-    config, measured = run.config, run.measure()
+    finished when its summary exists). Fault point 'final-outputs' (tests) falls between the two. The final
+    spectrum is the exact population one for a linear encoder on the spec's Gaussian, else that of the embeddings
+    written to embeddings.npy (so `sslscape diagnose embeddings.npy` reports the summary's effective rank)."""
+    config = run.config
     evalset = run.source.eval_set()
-    knn = probe = None
+    embeddings = run.features(evalset.x, embed=True)
+    measured = run.measure() if run.population else measure_embeddings(embeddings)
+    knn = probe = n = None
     if evalset.y is not None:
         bank = run.source.train_set()
         n = min(config.eval.max_train, bank.x.shape[0])
@@ -468,13 +504,15 @@ def _finish(run: _Run, out: Path | None, last_loss: float, wall: float, config_h
             knn = knn_accuracy(ftr, bank.y[:n], fte, evalset.y, k=config.eval.knn_k)
         if config.eval.linear_probe:
             probe = linear_probe_accuracy(ftr, bank.y[:n], fte, evalset.y, seed=config.seed)
+    spectrum_on, accuracy_on = measured_on(run, n)
     result = TrainResult(
         steps=config.schedule.steps, final_loss=last_loss, spectrum=tuple(measured.spectrum.tolist()),
         effective_rank=measured.effective_rank, rank=measured.rank, knn_accuracy=knn,
         linear_probe_accuracy=probe, samples_per_s=config.schedule.steps * run.batch_size / max(wall, 1e-9),
-        wall_s=wall, config_hash=config_hash, out_dir=str(out) if out else None, model=run.model)
+        wall_s=wall, config_hash=config_hash, out_dir=str(out) if out else None, model=run.model,
+        spectrum_on=spectrum_on, accuracy_on=accuracy_on)
     if out is not None:
-        atomic_save_npy(out / "embeddings.npy", run.features(evalset.x, embed=True).cpu().numpy())
+        atomic_save_npy(out / "embeddings.npy", embeddings.cpu().numpy())
         if evalset.y is not None:
             atomic_save_npy(out / "labels.npy", evalset.y.cpu().numpy())
         if (action := fault_point("final-outputs")) is not None:

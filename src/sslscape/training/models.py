@@ -17,16 +17,22 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..errors import UserError
+from ..recipe import INIT_SCALE, PREDICTOR_NOISE
+
 
 class LinearEncoder(nn.Module):
     """z = W x + b with W of shape (d, D); W ~ N(0, init_scale² / D) so ‖Wx‖ ≈ init_scale‖x‖ at start."""
 
-    def __init__(self, in_dim: int, out_dim: int, *, bias: bool = False, init_scale: float = 1.0,
+    def __init__(self, in_dim: int, out_dim: int, *, bias: bool = False, init_scale: float = INIT_SCALE,
                  generator: torch.Generator | None = None) -> None:
         super().__init__()
         self.weight = nn.Parameter(torch.randn(out_dim, in_dim, generator=generator) * init_scale
@@ -49,7 +55,7 @@ class DeepLinearEncoder(nn.Module):
     """
 
     def __init__(self, in_dim: int, out_dim: int, *, depth: int, width: int | None = None, bias: bool = False,
-                 init_scale: float = 1.0, generator: torch.Generator | None = None) -> None:
+                 init_scale: float = INIT_SCALE, generator: torch.Generator | None = None) -> None:
         super().__init__()
         if depth < 2:
             raise ValueError("a deep linear encoder needs depth ≥ 2; use LinearEncoder for depth 1")
@@ -175,7 +181,8 @@ def linear_predictor(dim: int, generator: torch.Generator | None = None) -> nn.L
     that the stop-gradient dynamics begin from an aligned state rather than a random rotation."""
     layer = nn.Linear(dim, dim, bias=False)
     with torch.no_grad():
-        layer.weight.copy_(torch.eye(dim) + 0.1 * torch.randn(dim, dim, generator=generator) / math.sqrt(dim))
+        layer.weight.copy_(torch.eye(dim) + PREDICTOR_NOISE * torch.randn(dim, dim, generator=generator)
+                           / math.sqrt(dim))
     return layer
 
 
@@ -205,3 +212,59 @@ class EMATarget(nn.Module):
 
     def embed(self, x: Tensor) -> Tensor:
         return self.model.embed(x)
+
+
+# ---- backbones on their own (the projector theory on a backbone's features, docs/projector.md) ----------------
+
+BACKBONES = ("mlp", "resnet18")
+
+
+def build_backbone(kind: str, in_shape: tuple[int, ...], hidden: Sequence[int] = (512, 512),
+                   seed: int = 0) -> torch.nn.Module:
+    """A built-in backbone at random init (this module): 'mlp' (Linear-BN-ReLU blocks of widths
+    `hidden` on flattened inputs) or 'resnet18' (CIFAR stem). The global RNG is seeded inside `fork_rng`, so the
+    caller's RNG state is unchanged."""
+    if kind not in BACKBONES:
+        raise UserError(f"unknown backbone {kind!r}; use one of {', '.join(BACKBONES)}")
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        if kind == "mlp":
+            return MLPBackbone(math.prod(in_shape), [int(h) for h in hidden])
+        if len(in_shape) != 3:
+            raise UserError("backbone 'resnet18' needs images (C, H, W); use 'mlp' for vectors")
+        return ResNet18(in_channels=in_shape[0])
+
+
+def load_backbone(checkpoint: str | Path, in_shape: tuple[int, ...]) -> tuple[torch.nn.Module, dict[str, Any]]:
+    """The backbone of a `sslscape train` checkpoint (mlp or resnet18) and the run's config (a dict).
+
+    Read with `torch.load(..., weights_only=True)`; any checkpoint format holding `model` (the state dict) and
+    `config` is accepted — only the backbone's weights are used. Raises UserError when the file is not such a
+    checkpoint or its input size differs from `in_shape`."""
+    path = Path(checkpoint)
+    if path.is_dir():
+        path = path / "checkpoint.pt"
+    if not path.is_file():
+        raise UserError(f"checkpoint {str(path)!r} not found; give the checkpoint.pt (or the --out folder) of "
+                        "`sslscape train`")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise UserError(f"cannot read checkpoint {str(path)!r} ({type(exc).__name__}); is it a `sslscape train` "
+                        "checkpoint?") from exc
+    if not (isinstance(ckpt, dict) and isinstance(ckpt.get("config"), dict) and isinstance(ckpt.get("model"), dict)):
+        raise UserError(f"{str(path)!r} is not a `sslscape train` checkpoint (no model state and config in it)")
+    config = ckpt["config"]
+    model = config.get("model", {})
+    kind = model.get("kind")
+    if kind not in BACKBONES:
+        raise UserError(f"the checkpoint's model is {kind!r}; `sslscape projector` needs an mlp or resnet18 "
+                        "backbone (a linear model has no projector)")
+    net = build_backbone(kind, in_shape, model.get("hidden", [512, 512]))
+    state = {k[len("backbone."):]: v for k, v in ckpt["model"].items() if k.startswith("backbone.")}
+    try:
+        net.load_state_dict(state)
+    except RuntimeError as exc:
+        raise UserError(f"the checkpoint's backbone does not fit inputs of shape {in_shape} (trained on other "
+                        "data or with --downsample?); use the dataset and image size it was trained on") from exc
+    return net, config

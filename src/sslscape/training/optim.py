@@ -14,12 +14,12 @@ Schedule: linear warmup over `warmup_steps`, then cosine decay from lr to min_lr
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 
 import torch
 from torch import Tensor, nn
 
+from ..recipe import cosine_lr
 from .config import OptimizerConfig, ScheduleConfig
 
 
@@ -58,7 +58,7 @@ def build_optimizer(params: list[nn.Parameter], cfg: OptimizerConfig, lr: float)
     """The optimiser without built-in weight decay: γ is applied by `add_l2_grad` / `decoupled_decay`."""
     if cfg.name == "sgd":
         return torch.optim.SGD(params, lr=lr, momentum=cfg.momentum)
-    if cfg.name in ("adam", "adamw"):  # adamw = adam + decoupled decay, which the loop applies itself
+    if cfg.name in ("adam", "adamw"):  # adamw = adam + the loop's decoupled decay (its config forces that mode)
         return torch.optim.Adam(params, lr=lr, betas=tuple(cfg.betas), eps=cfg.eps)
     if cfg.name == "lars":
         return LARS(params, lr=lr, momentum=cfg.momentum, eta=cfg.lars_eta)
@@ -66,15 +66,11 @@ def build_optimizer(params: list[nn.Parameter], cfg: OptimizerConfig, lr: float)
 
 
 def lr_at(step: int, sched: ScheduleConfig) -> float:
-    """The learning rate at `step` (0-based): a pure function, so resuming needs no scheduler state."""
-    if step < sched.warmup_steps:
-        return sched.lr * (step + 1) / sched.warmup_steps
+    """The learning rate at `step` (0-based): a pure function, so resuming needs no scheduler state. The cosine
+    schedule is `sslscape.recipe.cosine_lr` (the one the theory integrates with)."""
     if sched.kind == "constant":
-        return sched.lr
-    span = max(1, sched.steps - sched.warmup_steps)
-    progress = min(1.0, (step - sched.warmup_steps) / span)
-    r = sched.min_lr_ratio
-    return sched.lr * (r + (1 - r) * 0.5 * (1 + math.cos(math.pi * progress)))
+        return sched.lr * (step + 1) / sched.warmup_steps if step < sched.warmup_steps else sched.lr
+    return cosine_lr(step, sched.steps, sched.lr, sched.warmup_steps, sched.min_lr_ratio)
 
 
 def l2_penalty(params: list[Tensor]) -> Tensor:

@@ -69,7 +69,7 @@
     const g = META.grids[key];
     if (!g || GRIDS[key]) return Promise.resolve();
     DECODING[key] = DECODING[key] || Promise.all(
-      [unpack(g.rank), unpack(g.phase), unpack(g.spectra), unpack(g.weight_decay_critical)]).then(
+      [unpack(g.alive), unpack(g.phase), unpack(g.spectra), unpack(g.critical_weight_decay)]).then(
       ([rank, phase, spectra, crit]) => { GRIDS[key] = {rank, phase, spectra, crit, log10: g.spectra_log10}; });
     return DECODING[key];
   }
@@ -124,7 +124,7 @@
     let best = null, bestScore = -1;
     for (const x of META.combos) {
       if (x[changed] !== value) continue;
-      const score = CHOICES.filter((c) => x[c] === state[c]).length * 2 + (x.grid ? 1 : 0);
+      const score = CHOICES.filter((c) => x[c] === state[c]).length * 2 + (x.mode !== "serve" ? 1 : 0);
       if (score > bestScore) { best = x; bestScore = score; }
     }
     if (best) for (const c of CHOICES) state[c] = best[c];
@@ -135,18 +135,21 @@
       sel.value = state[c];
       for (const opt of sel.options) {
         const ok = META.combos.some((x) => x[c] === opt.value && CHOICES.every((o) => o === c || x[o] === state[o]));
-        const pre = META.combos.some((x) => x[c] === opt.value && x.grid && CHOICES.every((o) => o === c || x[o] === state[o]));
+        const pre = META.combos.some((x) => x[c] === opt.value && x.mode !== "serve" && CHOICES.every((o) => o === c || x[o] === state[o]));
         opt.textContent = opt.value.replace(/_/g, " ") + (ok ? (pre || META.live ? "" : "  (--serve)") : "  (→ changes others)");
       }
     }
     const c = combo();
     const badge = $("choice-status");
-    if (c.grid) {
+    if (c.mode === "grid") {
       badge.className = "badge grid";
-      badge.textContent = "closed form: every setting precomputed by sslscape.theory";
+      badge.textContent = `closed form (${c.solver}): every setting precomputed by sslscape.theory`;
+    } else if (c.mode === "lines") {
+      badge.className = "badge grid";
+      badge.textContent = `${c.why}. Move one slider at a time` + (META.live ? "; other settings are computed live." : ", or use --serve.");
     } else if (META.live) {
       badge.className = "badge live";
-      badge.textContent = "no closed form: computed live by the local server (" + c.why + ")";
+      badge.textContent = "computed live by the local server (" + c.why + ")";
     } else {
       badge.className = "badge serve";
       badge.innerHTML = "not precomputed — " + esc(c.why) + ". Start <code>sslscape explore SPEC --serve</code> to compute it live.";
@@ -168,7 +171,7 @@
       box.appendChild(div);
       div.querySelector("input").addEventListener("input", (ev) => {
         const t0 = performance.now();
-        state.idx[s] = Number(ev.target.value);
+        state.idx[s] = heldStop(s, Number(ev.target.value), state.idx[s]);
         update(t0);
       });
     }
@@ -179,6 +182,27 @@
       update();
     });
   }
+  // a 'lines' choice other than the spec's own is precomputed at some stops of each slider (null at the others): on
+  // the static page the slider moves over those — to the nearest one beyond where it was, in the direction it was
+  // moved; the live page asks the server for the others
+  function lineOf(s) {
+    const L = combo() && combo().mode === "lines" ? META.lines[comboKey()] : null;
+    return L ? L[s] : null;
+  }
+  function heldStop(s, want, from) {
+    const line = lineOf(s);
+    if (META.live || !line || line[want]) return want;
+    const held = [];
+    line.forEach((q, i) => { if (q) held.push(i); });
+    const ahead = held.filter((i) => (want > from ? i > from : want < from ? i < from : false));
+    const pool = ahead.length ? ahead : held;
+    let best = pool[0];
+    for (const i of pool) if (Math.abs(i - want) < Math.abs(best - want)) best = i;
+    return best;
+  }
+  function snapToHeld() {
+    for (const s of SLIDERS) state.idx[s] = heldStop(s, state.idx[s], state.idx[s]);
+  }
   function refreshSliders() {
     const g = grid();
     SLIDERS.forEach((s, axis) => {
@@ -186,9 +210,13 @@
       $("value-" + s).textContent = fmt(val(s)) + (state.idx[s] === home[s] ? "  (spec)" : "");
       if (s === "noise_scale" && STOPS[s].length < 2) return;
       let why = "";
-      if (g) {  // read off the stored arrays: an axis they are constant along changes nothing shown
+      const line = lineOf(s);
+      if (g && combo().mode === "grid") {  // read off the stored arrays: an axis they are constant along changes nothing shown
         const r = varies(g.rank, axis), sp = varies(g.spectra, axis);
         why = !r && !sp ? "no effect for this loss" : (!r ? "magnitudes only, not the rank" : "");
+      } else if (line && line.some((q) => !q)) {
+        why = `${line.filter((q) => q).length} of ${line.length} stops precomputed for this loss` +
+          (META.live ? " (the others computed live)" : "");
       }
       $("why-" + s).textContent = why;
       $("box-" + s).classList.toggle("off", why === "no effect for this loss");
@@ -196,6 +224,17 @@
   }
 
   // ---- values at the current setting ----
+  // a 'lines' choice holds predict's answer at every stop of each slider through the spec's setting
+  function lookupLine() {
+    const L = META.lines[comboKey()];
+    if (!L) return null;
+    const moved = SLIDERS.filter((s) => state.idx[s] !== home[s]);
+    if (moved.length > 1) return null;
+    const q = moved.length ? L[moved[0]][state.idx[moved[0]]] : L.home;
+    if (!q) return null;
+    return {rank: q.rank, alive: q.alive, phase: PHASE_NAMES[q.phase], maxRank: q.capacity, spectrum: q.spectrum,
+            critical: q.critical, solver: q.solver, source: "precomputed"};
+  }
   function decode(code, log10) { return code === 0 ? 0 : Math.pow(10, log10[0] + (code - 1) / 65534 * (log10[1] - log10[0])); }
   function lookupPoint() {
     const g = grid();
@@ -205,7 +244,8 @@
     for (let k = 0; k < d; k++) spectrum.push(decode(at(g.spectra, [...ix, k]), g.log10));
     const crit = [];
     for (let k = 0; k < g.crit.shape[3]; k++) crit.push(at(g.crit, [ix[1], ix[2], ix[3], k]));
-    return {rank: at(g.rank, ix), phase: PHASE_NAMES[at(g.phase, ix)], maxRank: META.max_rank[ix[4]], spectrum,
+    const kept = at(g.rank, ix);
+    return {rank: kept, alive: kept, phase: PHASE_NAMES[at(g.phase, ix)], maxRank: META.capacity[ix[4]], spectrum,
             critical: crit, source: "precomputed"};
   }
 
@@ -229,6 +269,8 @@
     if (c && p.rank < p.maxRank && c[p.rank] > 0) next += `Direction ${p.rank + 1} comes back below γ*${sub(p.rank + 1)} = ${fmt(c[p.rank])}.`;
     else if (c && p.rank < p.maxRank) next += `Direction ${p.rank + 1} has no positive critical weight decay: no γ ≥ 0 revives it here.`;
     if (p.maxRank < d) next += ` The data has rank ${p.maxRank} < d = ${d}.`;
+    if (p.alive !== undefined && p.alive !== p.rank) next += ` The theory keeps ${p.alive} (the weakest below the collapse rule's cut).`;
+    if (p.solver) next += ` Solver: ${p.solver}.`;
     $("next-words").textContent = next;
     const rows = [];
     for (let k = 1; k <= p.maxRank; k++) {
@@ -303,13 +345,13 @@
     if (phaseCache.key === key) return phaseCache;
     const ys = STOPS[yName], xs = STOPS.weight_decay;
     const z = ys.map((_, j) => xs.map((_, i) => { const ix = base.slice(); ix[0] = i; ix[yAxis] = j; return at(g.rank, ix); }));
-    const top = Math.max(...META.max_rank);
+    const top = Math.max(...META.capacity);
     const traces = [{type: "heatmap", x: xs, y: ys.map((_, j) => j), z, zmin: -0.5, zmax: top + 0.5,
       colorscale: discreteScale(top), colorbar: {title: {text: "rank", side: "right"}, tickvals: [...Array(top + 1).keys()], len: 0.9, thickness: 14},
       hovertemplate: "γ = %{x}<br>" + LABEL[yName] + " = %{text}<br>rank %{z}<extra></extra>",
       text: ys.map((y) => xs.map(() => fmt(y)))}];
     // critical weight decays γ*_k at each row: white, the phase borders (k = 1 and k = max rank) black
-    const rowMax = ys.map((_, j) => META.max_rank[yName === "embed_dim" ? j : state.idx.embed_dim]);
+    const rowMax = ys.map((_, j) => META.capacity[yName === "embed_dim" ? j : state.idx.embed_dim]);
     const critAt = (j, k) => { const ix = [base[1], base[2], base[3]]; if (yAxis >= 1 && yAxis <= 3) ix[yAxis - 1] = j; return at(g.crit, [...ix, k]); };
     const kMax = Math.max(...rowMax);
     for (let k = 0; k < kMax; k++) {
@@ -431,41 +473,57 @@
   let pendingLive = null;
   async function update(t0) {
     t0 = t0 === undefined ? performance.now() : t0;
-    if (combo().grid && !grid()) await ensureGrid(comboKey());  // a choice not decoded yet
+    if (combo().mode === "grid" && !grid()) await ensureGrid(comboKey());  // a choice not decoded yet
+    snapToHeld();  // a choice precomputed at fewer stops: onto the nearest of them
     refreshChoices();
     refreshSliders();
     $("spec-json").textContent = JSON.stringify(currentSpec(), null, 1);
-    $("advise-k").max = META.max_rank[state.idx.embed_dim];
+    $("advise-k").max = META.capacity[state.idx.embed_dim];
     const c = combo();
     const jobs = [];
     $("live-thresholds").textContent = "";
-    if (c.grid) {
+    const line = c.mode === "lines" ? lookupLine() : null;
+    if (c.mode === "grid") {
       const p = lookupPoint();
       renderVerdict(p);
       if (Plotly) jobs.push(plotSpectrum(p, grid().log10), plotPhase());
       if (META.live) liveThresholds();
+    } else if (line) {
+      renderVerdict(line);
+      if (Plotly) jobs.push(plotSpectrum(line, null),
+        blank("phase-plot", `${c.solver}: no vectorised phase diagram — sslscape phase SPEC solves it cell by cell`));
+      if (META.live) liveThresholds();
+    } else if (c.mode === "lines" && !META.live) {
+      $("rank").textContent = "·";
+      $("max-rank").textContent = META.capacity[state.idx.embed_dim];
+      $("phase").className = "phase unknown";
+      $("phase").textContent = "one slider at a time";
+      $("phase-words").textContent = "This loss is precomputed along each slider through the spec's setting: move one slider at a time (back to the spec's setting with the button).";
+      $("next-words").innerHTML = "Or start <code>sslscape explore SPEC --serve</code>, or run <code>sslscape predict</code> on the copied spec.";
+      $("critical").querySelector("tbody").innerHTML = "";
+      jobs.push(blank("spectrum-plot", "move one slider at a time (or --serve)"), blank("phase-plot", "move one slider at a time (or --serve)"));
     } else if (META.live) {
-      $("phase-words").textContent = "computing with the exact solver on the local server (seconds to a minute)…";
+      $("phase-words").textContent = "computing on the local server (a numerical solve: seconds to a minute)…";
       $("rank").textContent = "…";
-      jobs.push(blank("phase-plot", "no phase diagram without a closed form: each cell needs the solver (sslscape phase, ≤ 36 cells)"));
+      jobs.push(blank("phase-plot", "no precomputed phase diagram here: sslscape phase SPEC solves it cell by cell"));
       const mine = pendingLive = livePredict().then(({p}) => {
         if (mine !== pendingLive) return;
-        const q = {rank: p.rank, phase: p.phase, maxRank: p.max_rank, spectrum: p.spectrum,
-                   critical: p.thresholds.weight_decay, source: "live"};
+        const q = {rank: p.rank, alive: p.alive, phase: p.phase, maxRank: p.capacity, spectrum: p.spectrum,
+                   critical: p.thresholds.critical_weight_decay, solver: p.solver, source: "live"};
         renderVerdict(q);
         if (Plotly) plotSpectrum(q, null);
-        $("live-thresholds").textContent = `computed now by sslscape.theory.predict (order ${p.order}, ${p.method}). ` + p.notes.join(" ");
+        $("live-thresholds").textContent = `computed now by sslscape.theory.predict (solver ${p.solver}, order ${p.order}, ${p.method}). ` + p.notes.join(" ");
       }).catch((err) => { $("phase-words").textContent = "the local server said: " + err.message; });
     } else {
-      $("rank").textContent = "?";
-      $("max-rank").textContent = META.max_rank[state.idx.embed_dim];
+      $("rank").textContent = "·";
+      $("max-rank").textContent = META.capacity[state.idx.embed_dim];
       $("phase").className = "phase unknown";
       $("phase").textContent = "not precomputed";
-      $("phase-words").textContent = `${c.objective} with ${c.similarity} similarity and ${c.normalization} normalisation has no closed form: ${c.why}.`;
-      $("next-words").innerHTML = "Start <code>sslscape explore SPEC --serve</code> to compute it live with the exact solver, or run <code>sslscape predict</code> on the copied spec.";
+      $("phase-words").textContent = `${c.objective} with ${c.similarity} similarity and ${c.normalization} normalisation: ${c.why}.`;
+      $("next-words").innerHTML = "Start <code>sslscape explore SPEC --serve</code> to compute it live, or run <code>sslscape predict</code> on the copied spec (it says how long it takes).";
       $("critical").querySelector("tbody").innerHTML = "";
-      jobs.push(blank("spectrum-plot", "not precomputed: needs the exact solver (--serve)"),
-                blank("phase-plot", "not precomputed: needs the exact solver (--serve)"));
+      jobs.push(blank("spectrum-plot", "not precomputed: a numerical solve (--serve)"),
+                blank("phase-plot", "not precomputed: a numerical solve (--serve)"));
     }
     jobs.push(updateAdvice());
     await Promise.all(jobs);
@@ -477,7 +535,7 @@
       const {p} = await livePredict();
       const th = p.thresholds;
       const list = (v) => (v === null || v === undefined ? "n/a" : (v.length ? v.map(fmt).join(", ") : "none (never changes the rank)"));
-      $("live-thresholds").textContent = `critical augmentation strengths s*: ${list(th.noise_scale)}; critical temperatures τ*: ${list(th.temperature)} (sslscape.theory.predict, now).`;
+      $("live-thresholds").textContent = `critical augmentation strengths s*: ${list(th.critical_noise_scale)}; critical temperatures τ*: ${list(th.critical_temperature)} (sslscape.theory.predict, now).`;
     } catch (err) { $("live-thresholds").textContent = ""; }
   }
 
@@ -508,16 +566,17 @@
   $("phase-y").value = state.phaseY;
   $("phase-y").addEventListener("change", (ev) => { state.phaseY = ev.target.value; update(); });
   $("advise-knob").innerHTML = Object.entries(KNOB_LABEL).map(([k, l]) => `<option value="${k}">${l}</option>`).join("");
-  $("advise-k").value = GRIDS[ownKey] ? at(GRIDS[ownKey].rank, SLIDERS.map((s) => home[s])) : META.max_rank[home.embed_dim];
+  $("advise-k").value = GRIDS[ownKey] ? at(GRIDS[ownKey].rank, SLIDERS.map((s) => home[s]))
+    : (META.lines[ownKey] ? META.lines[ownKey].home.alive : META.capacity[home.embed_dim]);
   $("advise-k").addEventListener("input", () => updateAdvice());
   $("advise-knob").addEventListener("change", () => updateAdvice());
-  const nPre = Object.keys(META.grids).length, nAll = META.combos.length;
+  const nPre = Object.keys(META.grids).length, nLines = Object.keys(META.lines).length, nAll = META.combos.length;
   const points = STOPS.weight_decay.length * STOPS.noise_scale.length * STOPS.temperature.length * STOPS.batch_size.length * STOPS.embed_dim.length;
   $("source").innerHTML = `Spec: <b>${esc(META.spec.objective)}</b>, data dimension D = ${META.dim}, depth ${META.spec.depth}. ` +
     (META.live ? "Live page: the local server computes what is not precomputed. " : "Static page: ") +
-    `${nPre} of ${nAll} loss choices have the closed form and are precomputed at all ${points.toLocaleString()} slider settings by sslscape.theory (the page only looks values up).`;
+    `${nPre} of ${nAll} loss choices have the closed form and are precomputed at all ${points.toLocaleString()} slider settings, ${nLines} more along each slider through the spec's setting, by sslscape.theory's solver table (the page only looks values up).`;
   $("about").innerHTML = "Theory: Ziyin, Lubana, Ueda &amp; Tanaka, <i>What shapes the loss landscape of self-supervised learning?</i> (ICLR 2023). " +
-    "Linear encoder, loss expanded to fourth order around W = 0; direction k survives while γ &lt; γ*<sub>k</sub>. " + META.notes.map(esc).join(" ") +
+    "Linear encoder; direction k survives while γ &lt; γ*<sub>k</sub>. " + META.notes.map(esc).join(" ") +
     `. Page built in ${META.build_s.toFixed(1)} s.`;
   const graph = $("phase-plot");
   $("loading").hidden = true;
