@@ -323,6 +323,9 @@ def _time_default(spec: Spec, repeats: int = 7) -> tuple[Prediction, float, floa
         t0 = time.perf_counter()
         pred = predict(spec)
         first = time.perf_counter() - t0
+    # limits again: threadpoolctl limits the libraries loaded when it is entered, and the first call may load
+    # scipy's own OpenBLAS (scipy.linalg / optimize); unlimited, it made a cosine solve 3× slower (37 → 121 ms)
+    with threadpool_limits(limits=1), torch_threads(1):
         walls, cpus = [], []
         for _ in range(repeats if first < 1.0 else 1):  # a numerical solve of seconds: one warm call is enough
             t, c = time.perf_counter(), time.process_time()

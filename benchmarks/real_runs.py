@@ -78,6 +78,13 @@ def replay(run_dir: Path, objective: str) -> list[dict[str, Any]]:
     return records
 
 
+def _objective(config: str) -> str:
+    """The objective a shipped config trains (the monitor is told it, as a user's loop would tell it)."""
+    from sslscape.training.config import load_config
+
+    return load_config(config).spec.objective
+
+
 def summary_row(name: str, d: Any) -> str:
     knee = "—" if d.knee is None else f"{d.knee.decades:.2f} decades, {d.knee.start}→{d.knee.end}"
     return (f"| {name} | {d.verdict} | {d.rank} | {knee} | {d.surviving_variance_share:.2%} | "
@@ -129,7 +136,8 @@ def report(args: argparse.Namespace) -> str:
              "byol": train("configs/byol_digits_mlp.yaml", args.out / "byol")}
     simclr = diagnose(np.load(args.out / "simclr" / "embeddings.npy"))
     byol = diagnose(np.load(args.out / "byol" / "embeddings.npy"))
-    simclr_records, byol_records = replay(args.out / "simclr", "infonce"), replay(args.out / "byol", "byol")
+    simclr_records = replay(args.out / "simclr", _objective("configs/simclr_fmnist_mlp.yaml"))  # ntxent
+    byol_records = replay(args.out / "byol", _objective("configs/byol_digits_mlp.yaml"))
     t0 = time.perf_counter()
     runs = simsiam(args)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")

@@ -185,3 +185,16 @@ def test_bad_input_is_one_line_with_exit_2(tmp_path, capsys, argv, match):
         assert code == 0, err
         return
     assert code == 2 and err.startswith("error: ") and err.count("\n") == 1 and match.split(" ")[0] in err, err
+
+
+def test_a_numerical_prediction_is_announced_and_bounded_by_max_seconds(tmp_path, capsys):
+    """Raw Barlow Twins (λ < 1) on RGB moments under crops: C and S commute in no basis the closed forms can use, so
+    the quartic is minimised numerically — said on stderr with its estimate, stopped at --max-seconds, marked."""
+    np.save(tmp_path / "x.npy", _images(40, h=6, w=6).transpose(0, 2, 3, 1))  # NHWC, D = 108
+    code, stdout, err = _run(["estimate", str(tmp_path / "x.npy"), "--augment", "crop", "--objective", "barlow",
+                              "--max-seconds", "0.5", "--json", "--out", str(tmp_path / "s.json"), "--no-cache"],
+                             capsys)
+    assert code == 0 and "solving numerically (solver quartic_numerical" in err and "about" in err
+    pred = json.loads(stdout)["prediction"]
+    assert pred["solver"] == "quartic_numerical" and pred["converged"] is False
+    assert (tmp_path / "s.json").exists()  # the spec is written before the solve starts

@@ -11,6 +11,8 @@ from typing import Annotated, Any
 import typer
 
 from ..errors import UserError
+from ..orders import Order
+from .predict import MaxSecondsOpt, OrderOpt
 
 CACHE_HELP = "keep the moments in a moments file and reuse it ($SSLSCAPE_CACHE, default ~/.cache/sslscape)"
 DATA_HELP = ("'digits', 'fashion-mnist', an array file (.npy/.npz/.pt/.csv: (n, D), (n, H, W), (n, H, W, C) or "
@@ -89,6 +91,8 @@ def estimate_command(
     out: Annotated[Path, typer.Option("--out", help="spec file to write")] = Path("out/estimated_spec.json"),
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object on stdout")] = False,
     cache: Annotated[bool, typer.Option("--cache/--no-cache", help=CACHE_HELP)] = True,
+    order: OrderOpt = Order.AUTO,
+    max_seconds: MaxSecondsOpt = None,
 ) -> None:
     """Estimate C = A, μ and S = B − A of your data under your augmentation, write a spec, and predict on it.
 
@@ -121,8 +125,8 @@ def estimate_command(
     if embed_dim:
         raw["embed_dim"] = embed_dim
     spec = parse_spec(raw)
-    pred = solve_with_feedback(spec, "auto", quiet=False, label="predicting")
-    path = atomic_write_text(out, json.dumps(raw, indent=1) + "\n")
+    path = atomic_write_text(out, json.dumps(raw, indent=1) + "\n")  # before predicting: kept if that is stopped
+    pred = solve_with_feedback(spec, order, max_seconds, quiet=False, label="predicting")
     est = found.moments
     res = {**found.to_dict(), "moments_file": str(moments_path), "spec": str(path), "prediction": pred.to_dict(),
            "uncertain": pred.rank > est.resolved, "wall_s": round(time.perf_counter() - t0, 2)}
@@ -143,6 +147,8 @@ def estimate_command(
     why = f"{cap} = min(embed_dim {p.get('embed_dim', '?')}, the rank of A: the directions the two views share)"
     if res["uncertain"]:
         rank += f" — uncertain: only {est.resolved} eigenvalues of A lie above the noise floor {est.noise_floor:.3g}"
+    if not pred.converged:
+        rank += " — NOT CONVERGED: stopped at --max-seconds, the best answer so far"
     table.add_row("predicted rank", rank)
     table.add_row("", why)
     table.add_row("phase", p["phase"])
